@@ -1,0 +1,318 @@
+"""Recipes: YAML files whose sections map 1:1 onto constructor arguments.
+
+A recipe has the sections `model` (the model class's constructor arguments plus `name`), `data`
+(`DataSpec`), `train` (`TrainSpec`), `evaluation` (`EvalSpec`), `export` (`ExportSpec`), plus
+top-level `name`, `seed`, `output_dir` and `cases`. Unknown keys and values of the wrong type raise
+`ConfigError` with the list of valid keys.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import pathlib
+import typing
+from typing import Any, Optional, Union
+
+import yaml
+
+from tfganad.errors import ConfigError
+from tfganad.registry import did_you_mean, get_model_class
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """Where the data comes from and how it is split (see `tfganad.data.load_data`)."""
+
+    source: str = "digits"
+    path: Optional[str] = None
+    protocol: str = "one_anomalous_class"
+    anomalous_class: Optional[int] = 0
+    normal_class: Optional[int] = None
+    image_size: Optional[int] = None
+    channels: Optional[int] = None
+    train_fraction: float = 0.8
+    validation_fraction: float = 0.25
+    max_test_samples: Optional[int] = None
+    max_train_samples: Optional[int] = None
+    data_dir: Optional[str] = None
+    download: bool = True
+    split_seed: Optional[int] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSpec:
+    """How `Model.fit` is driven: optimisation, precision, strategy and model selection."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    steps_per_epoch: Optional[int] = None
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    ema_momentum: Optional[float] = None
+    precision: str = "auto"
+    jit_compile: Union[bool, str] = False
+    strategy: str = "default"
+    run_eagerly: bool = False
+    selection: str = "val_score"
+    eval_every: int = 1
+    verbose: int = 1
+    shuffle_buffer: int = 10000
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSpec:
+    """Evaluation: percentile rule for P/R/F1, validation threshold quantile, test-time scoring."""
+
+    contamination: Optional[float] = None
+    threshold_quantile: float = 0.95
+    batch_size: int = 256
+    normalizer: str = "minmax"
+    image_grid: int = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportSpec:
+    """SavedModel export after training."""
+
+    enabled: bool = True
+    name: Optional[str] = None
+    keras_file: bool = True
+
+
+SECTIONS = {"data": DataSpec, "train": TrainSpec, "evaluation": EvalSpec, "export": ExportSpec}
+TOP_LEVEL = ("name", "seed", "output_dir", "model", "cases", *SECTIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A fully resolved recipe: validated sections plus the model's constructor arguments."""
+
+    name: str
+    seed: int
+    output_dir: str
+    model_name: str
+    model_params: dict
+    data: DataSpec
+    train: TrainSpec
+    evaluation: EvalSpec
+    export: ExportSpec
+    cases: dict  # case name -> flat overrides {"model.x": v}; {} means a single run
+
+    def to_dict(self) -> dict:
+        """Plain-dict form, suitable for YAML and for `recipe_from_dict` (round trip)."""
+        out = {
+            "name": self.name,
+            "seed": self.seed,
+            "output_dir": self.output_dir,
+            "model": {"name": self.model_name, **self.model_params},
+        }
+        for key in SECTIONS:
+            out[key] = dataclasses.asdict(getattr(self, key))
+        if self.cases:
+            out["cases"] = copy.deepcopy(self.cases)
+        return out
+
+    def for_case(self, case: str) -> "Recipe":
+        """The single-run recipe of one named case (its overrides applied, `cases` removed)."""
+        raw = self.to_dict()
+        overrides = raw.pop("cases", {})[case]
+        for dotted, value in overrides.items():
+            _set_dotted(raw, dotted, value)
+        raw["name"] = f"{self.name}/{case}"
+        return recipe_from_dict(raw)
+
+
+def _check_type(value, hint, where: str):
+    """Raises ConfigError unless `value` fits the (simple) type hint."""
+    origin = typing.get_origin(hint)
+    if origin is Union:
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return value
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, where)
+            except ConfigError:
+                continue
+        names = " or ".join("null" if o is type(None) else getattr(o, "__name__", str(o)) for o in options)
+        raise ConfigError(f"{where}: {value!r} has type {type(value).__name__}; expected {names}")
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: {value!r} is not a boolean; expected true or false")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: {value!r} is not an integer")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: {value!r} is not a number")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: {value!r} is not a string")
+    return value
+
+
+def _build_section(cls, raw, section: str):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"section {section!r} must be a mapping, got {type(raw).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in raw.items():
+        if key not in names:
+            raise ConfigError(
+                f"unknown key {section}.{key}{did_you_mean(key, names)}; valid keys: {', '.join(names)}"
+            )
+        kwargs[key] = _check_type(value, hints[key], f"{section}.{key}")
+    return cls(**kwargs)
+
+
+def model_arguments(model_cls) -> dict:
+    """Constructor parameters of a model class: name → inspect.Parameter (excluding **kwargs)."""
+    params = inspect.signature(model_cls.__init__).parameters
+    return {
+        n: p
+        for n, p in params.items()
+        if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+
+
+def validate_model_params(model_name: str, params: dict) -> dict:
+    """Checks that every key is a constructor argument of the model (and simple types match defaults)."""
+    cls = get_model_class(model_name)
+    allowed = model_arguments(cls)
+    for key, value in params.items():
+        if key not in allowed:
+            raise ConfigError(
+                f"unknown key model.{key} for model {model_name!r}{did_you_mean(key, allowed)}; "
+                f"valid keys: {', '.join(['name', *allowed])}"
+            )
+        default = allowed[key].default
+        if value is None or default is inspect.Parameter.empty or default is None:
+            continue
+        # Types are checked against the default's type, the one thing a signature reliably says.
+        if isinstance(default, bool):
+            _check_type(value, bool, f"model.{key}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool):
+            _check_type(value, float, f"model.{key}")
+        elif isinstance(default, str):
+            _check_type(value, str, f"model.{key}")
+    return params
+
+
+def _normalise_cases(raw) -> dict:
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        raw = [raw]
+    if isinstance(raw, list):
+        out = {}
+        for item in raw:
+            if not isinstance(item, str):
+                raise ConfigError(f"cases: list items must be case names, got {item!r}")
+            out[item] = {"model.case": item}
+        return out
+    if isinstance(raw, dict):
+        out = {}
+        for name, overrides in raw.items():
+            if overrides is None:
+                overrides = {"model.case": name}
+            if not isinstance(overrides, dict):
+                raise ConfigError(f"cases.{name}: expected a mapping of 'section.key: value' overrides")
+            out[str(name)] = dict(overrides)
+        return out
+    raise ConfigError(f"cases: expected a list of case names or a mapping, got {type(raw).__name__}")
+
+
+def recipe_from_dict(raw: dict) -> Recipe:
+    """Validates a raw recipe mapping and returns a `Recipe`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a recipe must be a mapping of sections, got {type(raw).__name__}")
+    for key in raw:
+        if key not in TOP_LEVEL:
+            raise ConfigError(
+                f"unknown recipe key {key!r}{did_you_mean(key, TOP_LEVEL)}; valid keys: {', '.join(TOP_LEVEL)}"
+            )
+    model = dict(raw.get("model") or {})
+    if "name" not in model:
+        raise ConfigError("model.name is missing; set it to one of the registered models")
+    model_name = model.pop("name")
+    validate_model_params(model_name, model)
+    sections = {k: _build_section(cls, raw.get(k), k) for k, cls in SECTIONS.items()}
+    seed = _check_type(raw.get("seed", 0), int, "seed")
+    recipe = Recipe(
+        name=_check_type(raw.get("name", model_name), str, "name"),
+        seed=seed,
+        output_dir=_check_type(raw.get("output_dir", "runs"), str, "output_dir"),
+        model_name=model_name,
+        model_params=model,
+        cases=_normalise_cases(raw.get("cases")),
+        **sections,
+    )
+    for case, overrides in recipe.cases.items():
+        for dotted in overrides:
+            if dotted.split(".")[0] not in TOP_LEVEL or dotted.split(".")[0] == "cases":
+                raise ConfigError(f"cases.{case}: {dotted!r} is not a 'section.key' override")
+        recipe.for_case(case)  # validates each case's overrides now, not mid-run
+    return recipe
+
+
+def _set_dotted(raw: dict, dotted: str, value):
+    parts = dotted.split(".")
+    node = raw
+    for part in parts[:-1]:
+        if node.get(part) is None:
+            node[part] = {}
+        if not isinstance(node[part], dict):
+            raise ConfigError(f"cannot set {dotted!r}: {part!r} is not a section")
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parses one `section.key=value` override; the value is read as YAML (numbers, lists, null...)."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value (e.g. train.epochs=3)")
+    key, value = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override {text!r} has an empty key")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        parsed = value
+    return key, parsed
+
+
+def load_recipe(path, overrides=()) -> Recipe:
+    """Reads a YAML recipe, applies `section.key=value` overrides and validates it."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"recipe file {str(path)!r} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(f"recipe file {str(path)!r} is not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"recipe file {str(path)!r} must hold a mapping of sections")
+    for item in overrides:
+        key, value = parse_override(item) if isinstance(item, str) else item
+        _set_dotted(raw, key, value)
+    return recipe_from_dict(raw)
+
+
+def dump_recipe(recipe: Recipe, path) -> None:
+    """Writes the resolved recipe as YAML."""
+    pathlib.Path(path).write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))

@@ -1,0 +1,54 @@
+"""Export of a detector's scoring function as a SavedModel in TF-Serving layout (`<name>/<version>/`).
+
+The `serving_default` signature takes `x` (a batch of inputs, float32 in the model's scale) and returns
+`anomaly_score`, `normalized_score` and `is_anomaly` (1 = anomalous, against the fitted threshold).
+Extra endpoints `reconstruct` and `generate` are added when the model has them. Loading needs only
+TensorFlow: `tf.saved_model.load(path).signatures["serving_default"](x=...)`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfganad.errors import ExportError
+
+
+def export_saved_model(model, export_dir, name: str = "detector", version: int = 1) -> pathlib.Path:
+    """Writes `export_dir/name/version/` and returns that path; refuses to overwrite an existing one."""
+    path = pathlib.Path(export_dir) / name / str(int(version))
+    if path.exists():
+        raise ExportError(f"export path {str(path)!r} already exists; choose another version or directory")
+    model.build_from_sample()
+    spec = tf.TensorSpec((None, *model.input_shape_), tf.float32, name="x")
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(name="serve", fn=lambda x: model.serve(x), input_signature=[spec])
+    probe = np.zeros((1, *model.input_shape_), np.float32)
+    if model.reconstruct(probe) is not None:
+        archive.add_endpoint(
+            name="reconstruct", fn=lambda x: {"reconstruction": model.reconstruct(x, training=False)},
+            input_signature=[spec])
+    if model.generate(np.zeros((1, model.latent_dim), np.float32)) is not None:
+        zspec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
+        archive.add_endpoint(
+            name="generate", fn=lambda z: {"images": model.generate(z, training=False)}, input_signature=[zspec])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    archive.write_out(str(path), verbose=False)
+    return path
+
+
+def load_scorer(path):
+    """Loads an exported SavedModel; ExportError when `path` is not one."""
+    path = pathlib.Path(path)
+    if not (path / "saved_model.pb").is_file():
+        # Accept the TF-Serving parent folder and pick its highest version.
+        versions = sorted((p for p in path.glob("*") if p.name.isdigit() and (p / "saved_model.pb").is_file()),
+                          key=lambda p: int(p.name)) if path.is_dir() else []
+        if not versions:
+            raise ExportError(f"{str(path)!r} is not a SavedModel (no saved_model.pb in it or in a version folder)")
+        path = versions[-1]
+    return tf.saved_model.load(str(path))

@@ -1,0 +1,293 @@
+"""`AdversarialDetector`: the one training loop of tfganad, driven by `keras.Model.fit`.
+
+Subclasses supply hooks and never write their own `train_step`:
+
+* `players` (class attribute): names of the networks' owners, one optimizer each (e.g. d, g, e);
+* `player_networks()`: player → list of sub-networks whose trainable variables it updates;
+* `compute_losses(x, training)`: dict with one `<player>_loss` scalar per player (plus extra scalars
+  to log), all from one forward pass;
+* `update_schedule()`: which players step, how often (e.g. n_critic discriminator steps first);
+* `score_components(x)`: dict of per-sample scores; `anomaly_score(x)` picks the configured one;
+* optionally `reconstruct(x)` and `generate(z)` for image grids and localisation.
+
+The model also carries its fitted score calibration (normaliser offset/scale and decision threshold)
+as non-trainable weights, so `.keras` files and SavedModels serve the same numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfganad.errors import ConfigError
+
+
+def _unpack_x(data):
+    """Inputs of a batch: `x`, `(x,)` or `(x, y[, w])` → x (labels are never used for training)."""
+    if isinstance(data, (tuple, list)):
+        return data[0]
+    if isinstance(data, dict):
+        return data["x"]
+    return data
+
+
+class AdversarialDetector(keras.Model):
+    """Base class of every GAN anomaly detector; see the module docstring for the hooks.
+
+    Args:
+        input_shape: shape of one sample, e.g. (28, 28, 1) for images or (121,) for table rows.
+        latent_dim: size of the latent code z.
+        seed: seed of the model's noise stream (`keras.random.SeedGenerator`).
+    """
+
+    players: tuple = ("d", "g")
+    #: extra scalars that `compute_losses` returns and that are tracked like the losses
+    extra_metrics: tuple = ()
+
+    def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        if input_shape is None or len(tuple(input_shape)) not in (1, 3):
+            raise ConfigError(
+                f"input_shape must be (features,) or (height, width, channels), got {input_shape!r}"
+            )
+        self.input_shape_ = tuple(int(v) for v in input_shape)
+        self.latent_dim = int(latent_dim)
+        self.seed = int(seed)
+        self.is_image = len(self.input_shape_) == 3
+        # === State ===
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="noise_seed")
+        self._trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in [f"{p}_loss" for p in self.players] + list(self.extra_metrics)
+        }
+        self._score_tracker = keras.metrics.Mean(name="score")
+        self.score_offset = self.add_weight(shape=(), initializer="zeros", trainable=False, name="score_offset")
+        self.score_scale = self.add_weight(shape=(), initializer="ones", trainable=False, name="score_scale")
+        self.threshold = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(np.inf), trainable=False, name="threshold"
+        )
+        self.player_optimizers = {}
+
+    # ------------------------------------------------------------------ hooks (override) -----------
+    def player_networks(self) -> dict:
+        """Player name → list of sub-networks that player's optimizer updates."""
+        raise NotImplementedError
+
+    def compute_losses(self, x, training: bool) -> dict:
+        """One forward pass → {'<player>_loss': scalar, ...extra scalars}."""
+        raise NotImplementedError
+
+    def update_schedule(self) -> list:
+        """List of (players, repeats): e.g. [(("d",), 5), (("g",), 1)] for WGAN's n_critic = 5."""
+        return [(self.players, 1)]
+
+    def score_components(self, x, training: bool = False) -> dict:
+        """Named per-sample scores of a batch, shape (batch,) each, higher = more anomalous."""
+        raise NotImplementedError
+
+    score_name = "score"
+
+    def reconstruct(self, x, training: bool = False):
+        """Reconstruction of x used for image grids; None when the model has none."""
+        return None
+
+    def generate(self, z, training: bool = False):
+        """Sample from the generator for latent codes z; None when the model has none."""
+        return None
+
+    @classmethod
+    def small_config(cls, input_shape) -> dict:
+        """Constructor arguments of a tiny instance (fast tests, smoke runs); override per model."""
+        return {"input_shape": list(input_shape), "latent_dim": 8}
+
+    # ------------------------------------------------------------------ public API ----------------
+    def get_config(self):
+        return {"input_shape": list(self.input_shape_), "latent_dim": self.latent_dim, "seed": self.seed}
+
+    def player_variables(self, player: str) -> list:
+        """Trainable variables updated by `player`'s optimizer."""
+        out = []
+        for net in self.player_networks()[player]:
+            out.extend(net.trainable_variables)
+        return out
+
+    def sample_latent(self, batch_size):
+        """Standard-normal latent codes, different on every replica of a distributed run."""
+        seed = self.seed_generator.next()
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None:
+            # SeedGenerator yields the same seed on every replica (STACK.md Q7): fold in the replica id.
+            rid = tf.cast(ctx.replica_id_in_sync_group, seed.dtype)
+            seed = seed + tf.stack([rid * 1000003, tf.zeros_like(rid)])
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=seed)
+
+    def anomaly_score(self, x, training: bool = False):
+        """Raw per-sample anomaly score (batch,), float32; higher = more anomalous."""
+        return self.score_components(x, training=training)[self.score_name]
+
+    def normalized_score(self, raw):
+        """Applies the fitted normaliser (offset/scale from normal validation scores)."""
+        return (tf.cast(raw, tf.float32) - self.score_offset) / self.score_scale
+
+    def call(self, x, training=False):
+        return self.anomaly_score(x, training=training)
+
+    def serve(self, x):
+        """Scores, normalised scores and labels (1 = anomalous) against the fitted threshold."""
+        raw = self.anomaly_score(x, training=False)
+        return {
+            "anomaly_score": raw,
+            "normalized_score": self.normalized_score(raw),
+            "is_anomaly": tf.cast(raw > self.threshold, tf.int32),
+        }
+
+    def set_calibration(self, offset: float, scale: float, threshold: float):
+        """Stores the fitted normaliser and decision threshold in the model's weights."""
+        self.score_offset.assign(float(offset))
+        self.score_scale.assign(float(scale))
+        self.threshold.assign(float(threshold))
+
+    def build_from_sample(self, x=None):
+        """Builds the model by calling it once (fit never calls `__call__`; export and save need it)."""
+        if x is None:
+            x = np.zeros((2, *self.input_shape_), np.float32)
+        self(keras.ops.convert_to_tensor(np.asarray(x[:2], np.float32)))
+        return self
+
+    # ------------------------------------------------------------------ compile / save ------------
+    def default_optimizer(self, player: str, learning_rate: float = 2e-4, beta_1: float = 0.5,
+                          beta_2: float = 0.999, ema_momentum=None):
+        """Adam for every player (the papers' choice); subclasses may override per player."""
+        return keras.optimizers.Adam(
+            learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+            use_ema=ema_momentum is not None, ema_momentum=ema_momentum or 0.99,
+        )
+
+    def compile(self, optimizers=None, *, learning_rate: float = 2e-4, beta_1: float = 0.5,
+                beta_2: float = 0.999, ema_momentum=None, jit_compile=False, run_eagerly=False,
+                steps_per_execution: int = 1, **player_optimizers):
+        """Configures one optimizer per player.
+
+        Args:
+            optimizers: dict player → optimizer; or pass them as `<player>_optimizer=` keywords.
+                Players without one get `default_optimizer(...)` with the given hyperparameters.
+            ema_momentum: if set, default optimizers keep an EMA of the weights used for scoring.
+        """
+        given = dict(optimizers or {})
+        for key, opt in player_optimizers.items():
+            if not key.endswith("_optimizer") or key[: -len("_optimizer")] not in self.players:
+                raise ConfigError(
+                    f"unknown compile argument {key!r}; valid: "
+                    + ", ".join(f"{p}_optimizer" for p in self.players)
+                )
+            given[key[: -len("_optimizer")]] = opt
+        for p in given:
+            if p not in self.players:
+                raise ConfigError(f"unknown player {p!r}; this model's players: {', '.join(self.players)}")
+        mixed16 = keras.mixed_precision.global_policy().name == "mixed_float16"
+        self.player_optimizers = {}
+        for p in self.players:
+            opt = given.get(p) or self.default_optimizer(p, learning_rate, beta_1, beta_2, ema_momentum)
+            if isinstance(opt, str):
+                opt = keras.optimizers.get(opt)
+            if mixed16 and not isinstance(opt, keras.optimizers.LossScaleOptimizer):
+                # A custom train_step gets no automatic loss scaling (STACK.md Q3).
+                opt = keras.optimizers.LossScaleOptimizer(opt)
+            self.player_optimizers[p] = opt
+            setattr(self, f"{p}_optimizer", opt)  # tracked attribute, so .keras files keep its state
+        super().compile(jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=steps_per_execution)
+        # Eager build: lazily built optimizers fail inside multi-replica tf.functions (STACK.md Q7).
+        for p, opt in self.player_optimizers.items():
+            opt.build(self.player_variables(p))
+
+    def get_compile_config(self):
+        if not self.player_optimizers:
+            return None
+        return {
+            "optimizers": {p: keras.saving.serialize_keras_object(o) for p, o in self.player_optimizers.items()},
+            "jit_compile": bool(self.jit_compile) if isinstance(self.jit_compile, bool) else False,
+        }
+
+    def compile_from_config(self, config):
+        if not config:
+            return
+        optimizers = {p: keras.saving.deserialize_keras_object(c) for p, c in config["optimizers"].items()}
+        self.compile(optimizers=optimizers, jit_compile=config.get("jit_compile", False))
+
+    @property
+    def metrics(self):
+        return list(self._trackers.values()) + [self._score_tracker]
+
+    # ------------------------------------------------------------------ the one loop -------------
+    def _apply_update(self, x, players):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        with tf.GradientTape(persistent=True) as tape:
+            losses = self.compute_losses(x, training=True)
+            scaled = {
+                p: self.player_optimizers[p].scale_loss(tf.cast(losses[f"{p}_loss"], tf.float32) / replicas)
+                for p in players
+            }
+        for p in players:
+            variables = self.player_variables(p)
+            grads = tape.gradient(scaled[p], variables)
+            missing = [v.path for v, g in zip(variables, grads) if g is None]
+            if missing:
+                # A variable without gradient is a silent "never trained" bug (PROTOCOLS.md pitfalls).
+                raise ValueError(f"{p}_loss does not depend on {missing[:3]}; check player_networks()")
+            self.player_optimizers[p].apply_gradients(zip(grads, variables))
+        del tape
+        return losses
+
+    def train_step(self, data):
+        if not self.player_optimizers:
+            raise RuntimeError("call model.compile() before fit()")
+        x = _unpack_x(data)
+        losses = {}
+        for players, repeats in self.update_schedule():
+            for _ in range(int(repeats)):
+                losses.update(self._apply_update(x, players))
+        for name, tracker in self._trackers.items():
+            if name in losses:
+                tracker.update_state(losses[name])
+        return {name: t.result() for name, t in self._trackers.items()}
+
+    def test_step(self, data):
+        x = _unpack_x(data)
+        losses = self.compute_losses(x, training=False)
+        for name, tracker in self._trackers.items():
+            if name in losses:
+                tracker.update_state(losses[name])
+        self._score_tracker.update_state(self.anomaly_score(x, training=False))
+        return {m.name: m.result() for m in self.metrics}
+
+    def predict_step(self, data):
+        return self.anomaly_score(_unpack_x(data), training=False)
+
+    # ------------------------------------------------------------------ EMA weights ---------------
+    def _ema_pairs(self):
+        for p, opt in self.player_optimizers.items():
+            inner = getattr(opt, "inner_optimizer", opt)
+            if getattr(inner, "use_ema", False) and getattr(inner, "_model_variables_moving_average", None):
+                yield from zip(self.player_variables(p), inner._model_variables_moving_average)
+
+    @contextlib.contextmanager
+    def ema_weights(self):
+        """Context in which the trained variables hold their EMA values (no-op without EMA)."""
+        pairs = list(self._ema_pairs())
+        backup = [v.numpy() for v, _ in pairs]
+        for v, avg in pairs:
+            v.assign(avg)
+        try:
+            yield self
+        finally:
+            for (v, _), old in zip(pairs, backup):
+                v.assign(old)
+
+    def finalize_ema(self):
+        """Overwrites the trained variables with their EMA values (called at the end of training)."""
+        for v, avg in self._ema_pairs():
+            v.assign(avg)

@@ -1,0 +1,19 @@
+"""Encoders, decoders and discriminators assembled from Keras layers (conv for images, MLP for rows)."""
+
+from tfganad.networks.conv import (
+    conv_decoder,
+    conv_encoder,
+    conv_joint_discriminator,
+    resolve_stages,
+)
+from tfganad.networks.mlp import mlp_decoder, mlp_encoder, mlp_joint_discriminator
+
+__all__ = [
+    "conv_decoder",
+    "conv_encoder",
+    "conv_joint_discriminator",
+    "mlp_decoder",
+    "mlp_encoder",
+    "mlp_joint_discriminator",
+    "resolve_stages",
+]

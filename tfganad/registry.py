@@ -1,0 +1,46 @@
+"""Name → class registry for models: `register_model`, `get_model_class`, `available_models`."""
+
+from __future__ import annotations
+
+import difflib
+
+from tfganad.errors import ConfigError
+
+_MODELS: dict[str, type] = {}
+
+
+def register_model(name: str):
+    """Class decorator that registers a model under a lower-snake `name`."""
+
+    def wrap(cls):
+        if name in _MODELS and _MODELS[name] is not cls:
+            raise ValueError(f"model name {name!r} is already registered by {_MODELS[name].__name__}")
+        _MODELS[name] = cls
+        cls.registry_name = name
+        return cls
+
+    return wrap
+
+
+def did_you_mean(value: str, allowed) -> str:
+    """Returns ' (did you mean X?)' when `value` is close to one of `allowed`, else ''."""
+    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def get_model_class(name: str) -> type:
+    """Returns the model class registered as `name`; raises ConfigError listing the valid names."""
+    import tfganad.models  # noqa: F401  (registration side effect)
+
+    if name not in _MODELS:
+        raise ConfigError(
+            f"unknown model {name!r}{did_you_mean(name, _MODELS)}; available: {', '.join(sorted(_MODELS))}"
+        )
+    return _MODELS[name]
+
+
+def available_models() -> list[str]:
+    """Names of every registered model, sorted."""
+    import tfganad.models  # noqa: F401
+
+    return sorted(_MODELS)

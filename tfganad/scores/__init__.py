@@ -1,0 +1,14 @@
+"""Per-sample anomaly scores (shape (batch,), higher = more anomalous) and fitted normalisers."""
+
+from tfganad.scores.discriminator import bce_discriminator_score, feature_distance_score
+from tfganad.scores.normalizers import ScoreNormalizer
+from tfganad.scores.reconstruction import l1_residual_score, l2_residual_score, weighted_score
+
+__all__ = [
+    "ScoreNormalizer",
+    "bce_discriminator_score",
+    "feature_distance_score",
+    "l1_residual_score",
+    "l2_residual_score",
+    "weighted_score",
+]
