@@ -8,13 +8,31 @@ from tfganad.losses.adversarial import (
     get_adversarial_loss,
 )
 from tfganad.losses.reconstruction import l1_reconstruction_loss, l2_reconstruction_loss
+from tfganad.losses.relativistic import (
+    GAN_OBJECTIVES,
+    get_gan_objective,
+    rasgan_discriminator_loss,
+    rasgan_generator_loss,
+    rsgan_discriminator_loss,
+    rsgan_generator_loss,
+    sgan_discriminator_loss,
+    sgan_generator_loss,
+)
 
 __all__ = [
+    "GAN_OBJECTIVES",
     "bce_discriminator_loss",
     "bce_encoder_loss",
     "bce_generator_loss",
     "feature_matching_loss",
     "get_adversarial_loss",
+    "get_gan_objective",
     "l1_reconstruction_loss",
     "l2_reconstruction_loss",
+    "rasgan_discriminator_loss",
+    "rasgan_generator_loss",
+    "rsgan_discriminator_loss",
+    "rsgan_generator_loss",
+    "sgan_discriminator_loss",
+    "sgan_generator_loss",
 ]

@@ -6,12 +6,24 @@ from tfganad.networks.conv import (
     conv_joint_discriminator,
     resolve_stages,
 )
+from tfganad.networks.ganae import (
+    ganae_conv_critic,
+    ganae_conv_encoder,
+    ganae_conv_generator,
+    ganae_mlp_critic,
+    ganae_mlp_encoder,
+)
 from tfganad.networks.mlp import mlp_decoder, mlp_encoder, mlp_joint_discriminator
 
 __all__ = [
     "conv_decoder",
     "conv_encoder",
     "conv_joint_discriminator",
+    "ganae_conv_critic",
+    "ganae_conv_encoder",
+    "ganae_conv_generator",
+    "ganae_mlp_critic",
+    "ganae_mlp_encoder",
     "mlp_decoder",
     "mlp_encoder",
     "mlp_joint_discriminator",

@@ -1,5 +1,6 @@
 """Per-sample anomaly scores (shape (batch,), higher = more anomalous) and fitted normalisers."""
 
+from tfganad.scores.composite import l1_distance_score, latent_augmented_score
 from tfganad.scores.discriminator import bce_discriminator_score, feature_distance_score
 from tfganad.scores.normalizers import ScoreNormalizer
 from tfganad.scores.reconstruction import l1_residual_score, l2_residual_score, weighted_score
@@ -8,7 +9,9 @@ __all__ = [
     "ScoreNormalizer",
     "bce_discriminator_score",
     "feature_distance_score",
+    "l1_distance_score",
     "l1_residual_score",
+    "latent_augmented_score",
     "l2_residual_score",
     "weighted_score",
 ]

@@ -1,0 +1,216 @@
+"""GANAE (Rafiee & Fevens): shared generator/decoder, relativistic critic loss, eq. 7 score, options."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from tfganad.errors import ConfigError
+from tfganad.models.ganae import GANAE, GANAE_CASES
+from tfganad.networks.ganae import ganae_conv_critic, ganae_conv_encoder, ganae_conv_generator
+
+
+def _sgd():
+    # Plain SGD: a zero gradient leaves a variable exactly where it was (AdamW's decay would not).
+    return {p: keras.optimizers.SGD(learning_rate=0.1) for p in GANAE.players}
+
+
+def _model(x, **kwargs):
+    config = GANAE.small_config(x.shape[1:])
+    config.update(kwargs)
+    return GANAE(**config)
+
+
+def _one_step(model, x):
+    model.fit(x[:8], epochs=1, batch_size=8, shuffle=False, verbose=0)
+
+
+def _values(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def _changed(before, variables):
+    return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+# ---------------------------------------------------------------- weight sharing ------------------
+def test_one_generator_serves_gan_and_autoencoder(tiny_images):
+    model = _model(tiny_images)
+    model.compile(run_eagerly=True)
+    x = tiny_images[:4]
+    z = np.random.default_rng(0).normal(size=(4, model.latent_dim)).astype("float32")
+    gen_before, rec_before = model.generate(z).numpy(), model.reconstruct(x).numpy()
+    # Exactly one decoder-like network: the sub-networks are E, G, C and nothing else.
+    assert {layer.name for layer in model.layers} == {"encoder", "generator", "critic"}
+    out_bias = model.generator.get_layer("deconv_out").bias
+    out_bias.assign(out_bias.numpy() + 0.5)
+    # One edit of G's weights moves both the GAN samples G(z) and the reconstructions G(E(x)).
+    assert not np.allclose(model.generate(z).numpy(), gen_before)
+    assert not np.allclose(model.reconstruct(x).numpy(), rec_before)
+    np.testing.assert_allclose(model.reconstruct(x).numpy(), model.generate(model.encoder(x)).numpy(), atol=1e-6)
+
+
+def test_generator_is_updated_by_the_autoencoder_loss_alone(tiny_images):
+    model = _model(tiny_images, adversarial_weight=0.0)
+    model.compile(optimizers=_sgd(), run_eagerly=True)
+    g_before, e_before = _values(model.generator.trainable_variables), _values(model.encoder.trainable_variables)
+    _one_step(model, tiny_images)
+    assert all(_changed(g_before, model.generator.trainable_variables))
+    assert all(_changed(e_before, model.encoder.trainable_variables))
+
+
+def test_generator_is_updated_by_the_gan_loss_alone(tiny_images):
+    model = _model(tiny_images, reconstruction_weight=0.0)
+    model.compile(optimizers=_sgd(), run_eagerly=True)
+    g_before, e_before = _values(model.generator.trainable_variables), _values(model.encoder.trainable_variables)
+    _one_step(model, tiny_images)
+    assert all(_changed(g_before, model.generator.trainable_variables))
+    # E only learns from the autoencoder loss, so it must stand still here.
+    assert not any(_changed(e_before, model.encoder.trainable_variables))
+
+
+def test_generator_step_is_the_sum_of_its_gan_and_autoencoder_steps(tiny_images):
+    """With SGD, G's update under both losses equals the GAN-only plus the AE-only update."""
+    deltas = {}
+    for label, kwargs in (("both", {}), ("gan", {"reconstruction_weight": 0.0}), ("ae", {"adversarial_weight": 0.0})):
+        keras.utils.set_random_seed(3)  # same initial weights, noise and dropout masks in each run
+        model = _model(tiny_images, **kwargs)
+        model.compile(optimizers=_sgd(), run_eagerly=True)
+        before = _values(model.generator.trainable_variables)
+        _one_step(model, tiny_images)
+        deltas[label] = [v.numpy() - b for b, v in zip(before, model.generator.trainable_variables)]
+    for both, gan, ae in zip(deltas["both"], deltas["gan"], deltas["ae"]):
+        np.testing.assert_allclose(both, gan + ae, rtol=1e-3, atol=1e-6)
+    assert any(np.abs(g).max() > 1e-4 for g in deltas["gan"]) and any(np.abs(a).max() > 1e-4 for a in deltas["ae"])
+
+
+# ---------------------------------------------------------------- losses in the model -------------
+@pytest.mark.parametrize("objective", ["rsgan", "rasgan", "sgan"])
+def test_critic_and_generator_losses_use_real_and_fake_logits(tiny_images, objective):
+    model = _model(tiny_images, adversarial_loss=objective, dropout=0.0)
+    x = tiny_images[:4]
+    z = np.random.default_rng(1).normal(size=(4, model.latent_dim)).astype("float32")
+    model.sample_latent = lambda n: keras.ops.convert_to_tensor(z)  # fixed z, so the fakes are known
+    losses = model.compute_losses(x, training=False)
+    r = model.critic(x)[0].numpy().ravel().astype(np.float64)
+    f = model.critic(model.generator(z))[0].numpy().ravel().astype(np.float64)
+    sp = lambda d: np.logaddexp(0.0, d)  # softplus = −log σ(−d)
+    if objective == "rsgan":  # eq. 2
+        c_expected, g_expected = sp(-(r - f)).mean(), sp(-(f - r)).mean()
+    elif objective == "rasgan":
+        c_expected = sp(-(r - f.mean())).mean() + sp(f - r.mean()).mean()
+        g_expected = sp(-(f - r.mean())).mean() + sp(r - f.mean()).mean()
+    else:
+        c_expected, g_expected = sp(-r).mean() + sp(f).mean(), sp(-f).mean()
+    rec = model.reconstruct(x).numpy()
+    ae_expected = np.mean((x - rec) ** 2)
+    assert float(losses["c_loss"]) == pytest.approx(c_expected, rel=1e-5)
+    assert float(losses["ae_loss"]) == pytest.approx(ae_expected, rel=1e-5)
+    assert float(losses["e_loss"]) == pytest.approx(ae_expected, rel=1e-5)
+    assert float(losses["g_loss"]) == pytest.approx(g_expected + ae_expected, rel=1e-5)
+
+
+def test_relativistic_critic_has_no_logit_bias_but_sgan_has(tiny_images):
+    assert _model(tiny_images).critic.get_layer("logit").layer.bias is None
+    assert _model(tiny_images, adversarial_loss="sgan").critic.get_layer("logit").layer.bias is not None
+
+
+def test_default_optimizers_are_adamw_with_the_given_rates(tiny_images):
+    model = _model(tiny_images, weight_decay=0.05)
+    model.compile(learning_rate=1e-4, beta_1=0.5, run_eagerly=True)
+    for p in model.players:
+        opt = model.player_optimizers[p]
+        assert isinstance(opt, keras.optimizers.AdamW)
+        assert float(opt.learning_rate) == pytest.approx(1e-4) and float(opt.beta_1) == 0.5
+        assert float(opt.weight_decay) == pytest.approx(0.05)
+    _one_step(model, tiny_images)
+    assert set(model.get_metrics_result()) >= {"c_loss", "g_loss", "e_loss", "ae_loss"}
+
+
+# ---------------------------------------------------------------- score (eq. 7) -------------------
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_score_is_lambda_beta_combination_of_its_three_terms(tiny_images, reduction):
+    model = _model(tiny_images, score_lambda=0.7, score_beta=2.0, score_reduction=reduction)
+    x = tiny_images[:5]
+    parts = {k: v.numpy() for k, v in model.score_components(x).items()}
+    assert set(parts) == {"score", "discrimination", "residual", "latent"}
+    assert all(v.shape == (5,) and np.all(np.isfinite(v)) for v in parts.values())
+    np.testing.assert_allclose(
+        parts["score"], 0.7 * parts["discrimination"] + 0.3 * parts["residual"] + 2.0 * parts["latent"], rtol=1e-5)
+    # Each term recomputed in numpy from the networks (eqs. 4–6).
+    agg = (lambda d: d.reshape(len(d), -1).mean(1)) if reduction == "mean" else (lambda d: d.reshape(len(d), -1).sum(1))
+    rec = model.reconstruct(x).numpy()
+    z, z_rec = model.encoder(x).numpy(), model.encoder(rec).numpy()
+    f, f_rec = model.critic(x)[1].numpy(), model.critic(rec)[1].numpy()
+    np.testing.assert_allclose(parts["residual"], agg(np.abs(x - rec)), rtol=1e-5)
+    np.testing.assert_allclose(parts["latent"], agg(np.abs(z - z_rec)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(parts["discrimination"], agg(np.abs(f - f_rec)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.anomaly_score(x).numpy(), parts["score"], rtol=1e-6)
+
+
+def test_no_latent_case_drops_the_latent_term(tiny_images):
+    model = _model(tiny_images, case="no_latent", score_lambda=0.8)
+    parts = {k: v.numpy() for k, v in model.score_components(tiny_images[:3]).items()}
+    assert model.score_beta == 0.0
+    np.testing.assert_allclose(parts["score"], 0.8 * parts["discrimination"] + 0.2 * parts["residual"], rtol=1e-5)
+
+
+# ---------------------------------------------------------------- options and cases ---------------
+def test_defaults_follow_the_paper():
+    model = GANAE(input_shape=(16, 16, 1), latent_dim=8, filters=4, dense_units=16)
+    assert (model.adversarial_loss, model.score_lambda, model.score_beta, model.dropout) == ("rsgan", 0.8, 0.5, 0.2)
+    assert model.score_reduction == "mean"
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"case": "wgan"}, "unknown GANAE case"),
+    ({"adversarial_loss": "wgan"}, "rsgan, rasgan, sgan"),
+    ({"case": "sgan", "adversarial_loss": "rsgan"}, "contradicts case 'sgan'"),
+    ({"case": "no_latent", "score_beta": 0.5}, "contradicts case 'no_latent'"),
+    ({"score_lambda": 1.5}, "score_lambda"),
+    ({"score_beta": -1.0}, "score_beta"),
+    ({"score_reduction": "max"}, "score_reduction"),
+    ({"adversarial_weight": -1.0}, "adversarial_weight"),
+    ({"dropout": 1.0}, "dropout"),
+])
+def test_invalid_options_raise(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        GANAE(input_shape=(16, 16, 1), latent_dim=8, filters=4, dense_units=16, **kwargs)
+
+
+@pytest.mark.parametrize("case", sorted(GANAE_CASES))
+def test_cases_round_trip_through_get_config(case):
+    model = GANAE(input_shape=(16, 16, 1), latent_dim=8, filters=4, dense_units=16, case=case, score_lambda=0.6)
+    for key, value in GANAE_CASES[case].items():
+        assert getattr(model, key) == value
+    config = model.get_config()
+    assert all(config[key] is None for key in GANAE_CASES[case])
+    again = GANAE.from_config(config)
+    assert again.get_config() == config and again.score_lambda == 0.6
+    # A matching explicit value is accepted alongside its case.
+    GANAE(input_shape=(16, 16, 1), latent_dim=8, filters=4, dense_units=16, case=case, **GANAE_CASES[case])
+
+
+# ---------------------------------------------------------------- networks (Table 1) --------------
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
+def test_table1_networks_shapes_and_layer_counts(shape):
+    enc = ganae_conv_encoder(shape, 10, filters=4, conv_layers=3)
+    gen = ganae_conv_generator(shape, 10, filters=4, dense_units=16, deconv_layers=3)
+    critic = ganae_conv_critic(shape, filters=4, conv_layers=3, dense_units=16)
+    x = np.zeros((2, *shape), np.float32)
+    assert enc(x).shape == (2, 10)
+    assert gen(np.zeros((2, 10), np.float32)).shape == (2, *shape)
+    logit, features = critic(x)
+    assert logit.shape == (2, 1) and features.shape[0] == 2 and len(features.shape) == 4
+
+    def count(net, cls):
+        return sum(isinstance(layer, cls) for layer in net.layers)
+
+    assert count(enc, keras.layers.Conv2D) == 3 and count(enc, keras.layers.Dense) == 1
+    assert count(gen, keras.layers.Conv2DTranspose) == 3 and count(gen, keras.layers.Dense) == 2
+    # Every weight layer of the critic is spectrally normalised (§5.1.2); dropout 0.2 after each block.
+    sn = [layer for layer in critic.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert len(sn) == 5 and not any(isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
+                                    for layer in critic.layers)
+    assert {layer.rate for layer in critic.layers if isinstance(layer, keras.layers.Dropout)} == {0.2}
