@@ -32,13 +32,16 @@ class DataSpec:
     normal_class: Optional[int] = None
     image_size: Optional[int] = None
     channels: Optional[int] = None
-    train_fraction: float = 0.8
-    validation_fraction: float = 0.25
+    train_fraction: Optional[float] = None
+    validation_fraction: Optional[float] = None
     max_test_samples: Optional[int] = None
     max_train_samples: Optional[int] = None
     data_dir: Optional[str] = None
     download: bool = True
     split_seed: Optional[int] = None
+    scaling: Optional[str] = None
+    label_column: Optional[str] = None
+    categorical_columns: Optional[list] = None
 
 
 @dataclasses.dataclass(frozen=True)

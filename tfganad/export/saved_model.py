@@ -52,3 +52,26 @@ def load_scorer(path):
             raise ExportError(f"{str(path)!r} is not a SavedModel (no saved_model.pb in it or in a version folder)")
         path = versions[-1]
     return tf.saved_model.load(str(path))
+
+
+def write_preprocessing(path, data_spec, data) -> pathlib.Path:
+    """Records how raw inputs become model inputs, in `assets.extra/preprocessing.json` of the export.
+
+    `tfganad-score` reads it to score raw files; TF Serving ignores `assets.extra`.
+    """
+    import json
+
+    info = {
+        "kind": "image" if len(data.input_shape) == 3 else "tabular",
+        "input_shape": list(data.input_shape),
+        "source": data_spec.source,
+        "image_size": data_spec.image_size,
+        "channels": data_spec.channels,
+        "scaling": data_spec.scaling,
+        "label_column": data_spec.label_column,
+        "categorical_columns": data_spec.categorical_columns,
+    }
+    out = pathlib.Path(path) / "assets.extra" / "preprocessing.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(info, indent=2))
+    return out

@@ -274,18 +274,25 @@ class AdversarialDetector(keras.Model):
             if getattr(inner, "use_ema", False) and getattr(inner, "_model_variables_moving_average", None):
                 yield from zip(self.player_variables(p), inner._model_variables_moving_average)
 
+    def has_ema(self) -> bool:
+        """True when at least one player's optimizer keeps an EMA of its variables."""
+        return any(True for _ in self._ema_pairs())
+
+    def swap_ema_weights(self):
+        """Exchanges trained variables with their EMA values; calling it twice restores them."""
+        for v, avg in self._ema_pairs():
+            current = keras.ops.convert_to_tensor(v)
+            v.assign(avg)
+            avg.assign(current)
+
     @contextlib.contextmanager
     def ema_weights(self):
         """Context in which the trained variables hold their EMA values (no-op without EMA)."""
-        pairs = list(self._ema_pairs())
-        backup = [v.numpy() for v, _ in pairs]
-        for v, avg in pairs:
-            v.assign(avg)
+        self.swap_ema_weights()
         try:
             yield self
         finally:
-            for (v, _), old in zip(pairs, backup):
-                v.assign(old)
+            self.swap_ema_weights()
 
     def finalize_ema(self):
         """Overwrites the trained variables with their EMA values (called at the end of training)."""

@@ -1,0 +1,166 @@
+"""`tfganad-train`, `tfganad-export`, `tfganad-score`: parsing only; the work is in the library.
+
+Bad input exits with code 2 and one line `error: ...` on stderr, without a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import pathlib
+import sys
+
+import click
+
+from tfganad.errors import TfganadError
+
+
+def user_errors(fn):
+    """Turns TfganadError (and unreadable files) into `error: ...` + exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TfganadError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+              help="Override a recipe key, e.g. --set train.epochs=3 --set model.adversarial_loss=fm. "
+                   "Values are read as YAML (numbers, true/false, null, [lists]). Repeatable.")
+@click.option("--output-dir", default=None, help="Parent directory of the new run directory (recipe's output_dir).")
+@click.option("--run-dir", default=None, type=click.Path(file_okay=False),
+              help="Exact run directory to create; it must not exist or must be empty.")
+@click.option("--case", "only_cases", multiple=True, help="Run only these named cases of the recipe. Repeatable.")
+@click.option("--dry-run", is_flag=True, help="Validate the recipe and print it resolved; train nothing.")
+@user_errors
+def train(recipe, overrides, output_dir, run_dir, only_cases, dry_run):
+    """Train, select, evaluate, report and export the model(s) described by RECIPE (a YAML file).
+
+    Writes a new run directory (never overwriting one) with the resolved recipe, TensorBoard logs
+    (`tensorboard --logdir RUN_DIR`, one run per case), the best checkpoint, metrics.json, a report
+    (markdown + PNG) and a SavedModel in TF-Serving layout.
+    """
+    import dataclasses
+
+    import yaml
+
+    from tfganad.config import load_recipe
+    from tfganad.errors import ConfigError
+
+    extra = list(overrides)
+    if output_dir:
+        extra.append(f"output_dir={output_dir}")
+    rec = load_recipe(recipe, extra)
+    if only_cases:
+        unknown = [c for c in only_cases if c not in rec.cases]
+        if unknown:
+            raise ConfigError(f"--case {unknown[0]!r} is not a case of this recipe; cases: "
+                              f"{', '.join(rec.cases) or '(none)'}")
+        rec = dataclasses.replace(rec, cases={c: rec.cases[c] for c in only_cases})
+    if dry_run:
+        click.echo(yaml.safe_dump(rec.to_dict(), sort_keys=False))
+        return
+    if run_dir and pathlib.Path(run_dir).exists() and any(pathlib.Path(run_dir).iterdir()):
+        raise ConfigError(f"--run-dir {run_dir!r} already exists and is not empty; nothing was overwritten")
+    from tfganad.training.runner import run
+
+    out = run(rec, run_dir=run_dir, echo=click.echo)
+    click.echo("")
+    for row in out["results"]:
+        case = f"[{row['case']}] " if row["case"] != "-" else ""
+        marks = " (selected on TEST labels)" if row["selected_on_test"] else ""
+        click.echo(f"{case}{row['model']} score={row['score']}: AUROC {row['auroc']:.4f}  AUPRC {row['auprc']:.4f}  "
+                   f"F1@contamination {row['f1_at_contamination']:.4f}  epoch {row['selected_epoch']}{marks}")
+    click.echo(f"run directory: {out['run_dir']}")
+    click.echo(f"tensorboard --logdir {out['run_dir']}")
+
+
+def _case_dirs(run_dir: pathlib.Path):
+    if (run_dir / "model.keras").is_file():
+        return [run_dir]
+    return sorted(p for p in run_dir.iterdir() if p.is_dir() and (p / "model.keras").is_file())
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--name", default=None, help="Model name in the TF-Serving layout (default: the model's registry name).")
+@click.option("--version", "version", type=int, default=None,
+              help="Version folder (default: one above the highest existing version).")
+@click.option("--output", default=None, type=click.Path(file_okay=False),
+              help="Export root (default: RUN_DIR/<case>/saved_model).")
+@user_errors
+def export(run_dir, name, version, output):
+    """Export the trained model(s) of RUN_DIR as SavedModel(s) in TF-Serving layout (<name>/<version>/).
+
+    The `serving_default` signature takes `x` and returns `anomaly_score`, `normalized_score` and
+    `is_anomaly`. Existing exports are never overwritten: a new version folder is written.
+    """
+    import keras
+
+    import tfganad  # noqa: F401  (registers the model classes for load_model)
+    from tfganad.errors import ExportError
+    from tfganad.export import export_saved_model
+
+    root = pathlib.Path(run_dir)
+    if not root.is_dir():
+        raise ExportError(f"run directory {run_dir!r} does not exist")
+    dirs = _case_dirs(root)
+    if not dirs:
+        raise ExportError(f"{run_dir!r} holds no model.keras (not a tfganad run directory)")
+    for case_dir in dirs:
+        model = keras.models.load_model(case_dir / "model.keras")
+        target = pathlib.Path(output) / case_dir.name if output and len(dirs) > 1 else pathlib.Path(
+            output) if output else case_dir / "saved_model"
+        model_name = name or getattr(model, "registry_name", "detector")
+        existing = [int(p.name) for p in (target / model_name).glob("*") if p.name.isdigit()]
+        ver = version if version is not None else max(existing, default=0) + 1
+        path = export_saved_model(model, target, name=model_name, version=ver)
+        prep = case_dir / "saved_model"
+        old = sorted(prep.glob("*/*/assets.extra/preprocessing.json"))
+        if old:
+            (path / "assets.extra").mkdir(exist_ok=True)
+            (path / "assets.extra" / "preprocessing.json").write_text(old[0].read_text())
+        click.echo(f"exported {path}")
+        click.echo(f"  saved_model_cli show --dir {path} --tag_set serve --signature_def serving_default")
+
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("saved_model", type=click.Path())
+@click.argument("inputs", type=click.Path())
+@click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
+              help="CSV to write (default: scores.csv beside INPUT; never overwritten).")
+@click.option("--batch-size", default=256, show_default=True, type=int)
+@user_errors
+def score(saved_model, inputs, output, batch_size):
+    """Score INPUT (a .npy/.npz array file, an IDX folder, an image folder or a CSV) with SAVED_MODEL.
+
+    Raw files are preprocessed as at training time (recorded in the export). Writes a CSV with columns
+    index, anomaly_score, normalized_score, is_anomaly (1 = anomalous) and label when INPUT has labels.
+    """
+    import csv
+
+    import numpy as np
+
+    from tfganad.errors import ConfigError
+    from tfganad.scoring import load_inputs_for_export, score_with_export
+
+    out = pathlib.Path(output) if output else pathlib.Path(inputs).with_suffix("").parent / "scores.csv"
+    if out.exists():
+        raise ConfigError(f"output {str(out)!r} already exists; pass --output with a new file name")
+    x, labels, loaded = load_inputs_for_export(saved_model, inputs)
+    result = score_with_export(loaded, x, batch_size)
+    with open(out, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["index", "anomaly_score", "normalized_score", "is_anomaly"] + (["label"] if labels is not None else []))
+        for i in range(len(x)):
+            row = [i, f"{result['anomaly_score'][i]:.6g}", f"{result['normalized_score'][i]:.6g}",
+                   int(result["is_anomaly"][i])]
+            writer.writerow(row + ([int(labels[i])] if labels is not None else []))
+    click.echo(f"scored {len(x)} samples ({int(np.sum(result['is_anomaly']))} flagged anomalous) -> {out}")

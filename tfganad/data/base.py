@@ -1,0 +1,58 @@
+"""Data containers. Label convention everywhere: 1 = anomalous, 0 = normal."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class LabeledData:
+    """What a source yields: samples with their class ids, before any anomaly protocol.
+
+    Attributes:
+        x: images (N, H, W, C) or rows (N, F), raw values.
+        labels: class id per sample (N,).
+        kind: "image" or "tabular".
+        value_range: (low, high) of raw image values, mapped to [-1, 1]; None for tabular rows.
+        origin: per-sample tag of where it came from (e.g. "train"/"test" of the source's own split).
+        anomaly_labels: for sources whose labels are already normal/anomalous (1 = anomalous).
+    """
+
+    x: np.ndarray
+    labels: np.ndarray
+    kind: str = "image"
+    value_range: Optional[tuple] = (0.0, 255.0)
+    origin: Optional[np.ndarray] = None
+    name: str = ""
+    binary: bool = False
+
+
+@dataclasses.dataclass
+class AnomalyData:
+    """Splits of one anomaly-detection task.
+
+    x_train and x_val hold normal data only (unless a protocol keeps training data contaminated, as
+    ALAD's Arrhythmia preset does; then `y_train` says so). y_test: 1 = anomalous.
+    """
+
+    x_train: np.ndarray
+    x_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    y_train: Optional[np.ndarray] = None
+    y_val: Optional[np.ndarray] = None
+    contamination: Optional[float] = None
+    info: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def input_shape(self):
+        return tuple(self.x_train.shape[1:])
+
+    def summary(self) -> str:
+        """One line with split sizes and the test anomaly share."""
+        share = float(np.mean(self.y_test)) if len(self.y_test) else 0.0
+        return (f"train {len(self.x_train)} normal, validation {len(self.x_val)} normal, "
+                f"test {len(self.x_test)} ({share:.1%} anomalous), input shape {self.input_shape}")

@@ -1,0 +1,1 @@
+"""Runner, callbacks, metrics and reports."""

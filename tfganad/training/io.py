@@ -1,0 +1,69 @@
+"""Atomic result files and run directories that never overwrite existing ones."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import os
+import pathlib
+import re
+import tempfile
+
+
+def atomic_write_text(path, text: str):
+    """Writes via a temporary file and rename, so a kill never leaves a half-written file."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(obj):
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, pathlib.Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def atomic_write_json(path, data):
+    """JSON version of `atomic_write_text`."""
+    atomic_write_text(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
+
+
+def write_table(path, rows: list):
+    """Writes rows (dicts) as CSV atomically; columns are the union of keys in first-seen order."""
+    columns: list = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in columns})
+    atomic_write_text(path, buf.getvalue())
+
+
+def new_run_dir(output_dir, name: str) -> pathlib.Path:
+    """Creates `output_dir/<name>-<UTC timestamp>[-k]`, never reusing an existing directory."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "run"
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = pathlib.Path(output_dir) / f"{stem}-{stamp}"
+    path, k = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            k += 1
+            path = base.with_name(f"{base.name}-{k}")

@@ -1,0 +1,227 @@
+"""`run(recipe)`: data → model → fit with callbacks → best model → calibration → metrics → report → export.
+
+The CLI is a thin layer over this function; notebooks can call it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import pathlib
+import platform
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfganad.config import Recipe, dump_recipe
+from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
+from tfganad.errors import ConfigError
+from tfganad.registry import get_model_class
+from tfganad.scores.normalizers import ScoreNormalizer
+from tfganad.training import metrics as M
+from tfganad.training.callbacks import EMAValidation, ImageSummaries, NaNGuard, TestMonitor, score_batches
+from tfganad.training.io import atomic_write_json, new_run_dir, write_table
+from tfganad.training.report import write_report
+
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored")
+
+
+def resolve_precision(name: str) -> str:
+    """`auto` → mixed_float16 with a GPU, float32 otherwise."""
+    if name not in PRECISIONS:
+        raise ConfigError(f"unknown train.precision {name!r}; allowed: {', '.join(PRECISIONS)}")
+    if name == "auto":
+        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+    return name
+
+
+def resolve_strategy(name: str):
+    """`default` (one device) or `mirrored` (all local GPUs, or the CPU)."""
+    if name not in STRATEGIES:
+        raise ConfigError(f"unknown train.strategy {name!r}; allowed: {', '.join(STRATEGIES)}")
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def selection_rule(criterion: str) -> tuple:
+    """(logs key, mode, uses test labels) for a `train.selection` value."""
+    if criterion == "last":
+        return None, None, False
+    if criterion in ("test_auroc", "test_auprc"):
+        return criterion, "max", True
+    if criterion.startswith("val_"):
+        return criterion, "min", False
+    raise ConfigError(f"unknown train.selection {criterion!r}; allowed: val_score, val_<loss> (e.g. val_g_loss), "
+                      f"last, test_auroc, test_auprc (the last two use test labels and are marked so)")
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Sets the global Keras dtype policy for the duration of a run."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def versions() -> dict:
+    """Package versions recorded with every result."""
+    import sklearn
+
+    from tfganad.version import __version__
+
+    return {"tfganad": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__, "python": platform.python_version()}
+
+
+def build_model(recipe: Recipe, input_shape):
+    """Instantiates the recipe's model for `input_shape` (a recipe's own input_shape must agree)."""
+    cls = get_model_class(recipe.model_name)
+    params = dict(recipe.model_params)
+    given = params.pop("input_shape", None)
+    if given is not None and tuple(given) != tuple(input_shape):
+        raise ConfigError(f"model.input_shape {tuple(given)} does not match the data's {tuple(input_shape)}; "
+                          f"drop model.input_shape or change data.image_size")
+    params.setdefault("seed", recipe.seed)
+    return cls(input_shape=list(input_shape), **params)
+
+
+def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: str = "") -> dict:
+    """Trains, selects, calibrates, evaluates, reports and exports one configuration → summary dict."""
+    t = recipe.train
+    case_dir.mkdir(parents=True, exist_ok=True)
+    dump_recipe(recipe, case_dir / "recipe.yaml")
+    monitor, mode, on_test = selection_rule(t.selection)
+    keras.utils.set_random_seed(recipe.seed)
+    precision = resolve_precision(t.precision)
+    with precision_policy(precision):
+        strategy = resolve_strategy(t.strategy)
+        with strategy.scope():
+            model = build_model(recipe, data.input_shape)
+            model.build_from_sample(data.x_val)  # fit never calls __call__; checkpoints need a built model
+            model.compile(learning_rate=t.learning_rate, beta_1=t.beta_1, beta_2=t.beta_2,
+                          ema_momentum=t.ema_momentum, jit_compile=t.jit_compile, run_eagerly=t.run_eagerly)
+        logs_dir = case_dir / "logs"
+        ckpt = case_dir / "checkpoints" / "best.weights.h5"
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        guard = NaNGuard()
+        test_monitor = TestMonitor(data.x_test, data.y_test, logs_dir / "test", every=t.eval_every,
+                                   batch_size=recipe.evaluation.batch_size)
+        callbacks = [EMAValidation(enter=True), guard, test_monitor,
+                     ImageSummaries(logs_dir / "images", data.x_test[np.argsort(data.y_test, kind="stable")][
+                         np.linspace(0, len(data.x_test) - 1, recipe.evaluation.image_grid).astype(int)],
+                         data.x_val, data.x_test, data.y_test, every=t.eval_every),
+                     keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False)]
+        if monitor:
+            callbacks.append(keras.callbacks.ModelCheckpoint(str(ckpt), monitor=monitor, mode=mode,
+                                                             save_best_only=True, save_weights_only=True))
+        history_cb = keras.callbacks.History()
+        callbacks += [history_cb, EMAValidation(enter=False)]
+        train_ds = train_dataset(data.x_train, t.batch_size * strategy.num_replicas_in_sync, recipe.seed,
+                                 t.shuffle_buffer)
+        val_ds = eval_dataset(data.x_val, recipe.evaluation.batch_size)
+        start = time.perf_counter()
+        model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
+                  callbacks=callbacks, verbose=t.verbose, shuffle=False)
+        train_seconds = time.perf_counter() - start
+        history = {k: [float(v) for v in vals] for k, vals in history_cb.history.items()}
+        epochs_run = len(next(iter(history.values()), []))
+        selected_epoch = epochs_run
+        if monitor and ckpt.exists() and monitor in history:
+            values = history[monitor]
+            finite = [v if np.isfinite(v) else (np.inf if mode == "min" else -np.inf) for v in values]
+            selected_epoch = int(np.argmin(finite) if mode == "min" else np.argmax(finite)) + 1
+            model.load_weights(str(ckpt))  # saved with EMA weights in place (EMAValidation order)
+        elif model.has_ema():
+            model.finalize_ema()
+        # Calibration from normal validation scores only: no test information.
+        val_scores = score_batches(model, data.x_val, recipe.evaluation.batch_size)
+        normalizer = ScoreNormalizer(recipe.evaluation.normalizer).fit(val_scores[model.score_name])
+        threshold = float(np.quantile(val_scores[model.score_name], recipe.evaluation.threshold_quantile))
+        model.set_calibration(normalizer.offset, normalizer.scale, threshold)
+        test_scores = score_batches(model, data.x_test, recipe.evaluation.batch_size)
+        contamination = recipe.evaluation.contamination
+        if contamination is None:
+            contamination = data.contamination
+        main = test_scores[model.score_name]
+        metrics = M.evaluate_scores(data.y_test, main, contamination, threshold)
+        by_score = {name: {"auroc": M.auroc(data.y_test, s), "auprc": M.auprc(data.y_test, s)}
+                    for name, s in test_scores.items() if np.all(np.isfinite(s))}
+        summary = {
+            "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,
+            "data": f"{recipe.data.source}/{data.info.get('protocol')}",
+            "selection": t.selection, "selected_on_test": on_test, "selected_epoch": selected_epoch,
+            "epochs_run": epochs_run, "train_seconds": train_seconds, "precision": precision,
+            "threshold": threshold, "normalizer": {"kind": normalizer.kind, "offset": normalizer.offset,
+                                                   "scale": normalizer.scale},
+            "metrics": metrics, "metrics_by_score": by_score, "history": history,
+            "test_monitor": test_monitor.history, "stopped": guard.message, "seed": recipe.seed,
+            "data_summary": data.summary(), "versions": versions(),
+            "train_images_per_second": (epochs_run * (t.steps_per_epoch or len(data.x_train) // min(
+                t.batch_size, len(data.x_train))) * t.batch_size) / max(train_seconds, 1e-9),
+        }
+        model.build_from_sample(data.x_val)
+        grid = None
+        if model.is_image:
+            order = np.argsort(data.y_test, kind="stable")
+            pick = np.concatenate([order[:4], order[-4:]])
+            rec = model.reconstruct(data.x_test[pick])
+            if rec is not None:
+                grid = (data.x_test[pick], np.asarray(rec), data.y_test[pick])
+        write_report(case_dir / "report", summary, data.y_test, main, grid)
+        if recipe.export.keras_file:
+            model.save(case_dir / "model.keras")
+        if recipe.export.enabled:
+            from tfganad.export import export_saved_model
+            from tfganad.export.saved_model import write_preprocessing
+
+            path = export_saved_model(model, case_dir / "saved_model", name=recipe.export.name or recipe.model_name)
+            write_preprocessing(path, recipe.data, data)
+            summary["saved_model"] = str(path)
+        atomic_write_json(case_dir / "metrics.json", summary)
+    return summary
+
+
+def run(recipe: Recipe, run_dir=None, echo=print) -> dict:
+    """Runs every case of `recipe` in a new run directory; returns {"run_dir", "results"}.
+
+    Each case is its own sub-directory (its own TensorBoard run); `results.csv`/`results.json` hold one
+    row per finished case. Nothing existing is overwritten.
+    """
+    run_dir = pathlib.Path(run_dir) if run_dir else new_run_dir(recipe.output_dir, recipe.name)
+    if any(run_dir.iterdir()) if run_dir.exists() else False:
+        raise ConfigError(f"run directory {str(run_dir)!r} already exists and is not empty; choose another")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    dump_recipe(recipe, run_dir / "recipe.yaml")
+    cases = list(recipe.cases) or [""]
+    data_cache: dict = {}
+    rows, summaries = [], []
+    for case in cases:
+        sub = recipe.for_case(case) if case else recipe
+        key = repr(dataclasses.astuple(sub.data)) + str(sub.seed)
+        if key not in data_cache:
+            data_cache[key] = load_data(sub.data, sub.seed)
+            echo(f"data: {data_cache[key].summary()}")
+        data = data_cache[key]
+        case_dir = run_dir / case if case else run_dir
+        if case:
+            echo(f"=== case {case} ===")
+        summary = train_case(sub, data, case_dir, case)
+        summaries.append(summary)
+        m = summary["metrics"]
+        row = {"case": case or "-", "model": summary["model"], "score": summary["score"],
+               "selection": summary["selection"], "selected_on_test": summary["selected_on_test"],
+               "selected_epoch": summary["selected_epoch"], "auroc": m["auroc"], "auprc": m["auprc"],
+               "f1_at_contamination": m.get("f1_at_contamination"),
+               "f1_at_val_threshold": m.get("f1_at_val_threshold"),
+               "train_seconds": round(summary["train_seconds"], 2), "seed": summary["seed"]}
+        rows.append(row)
+        write_table(run_dir / "results.csv", rows)
+        atomic_write_json(run_dir / "results.json", rows)
+    return {"run_dir": str(run_dir), "results": rows, "summaries": summaries}
