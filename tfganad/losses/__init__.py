@@ -36,3 +36,7 @@ __all__ = [
     "sgan_discriminator_loss",
     "sgan_generator_loss",
 ]
+
+from tfganad.losses.feature_matching import paired_feature_matching_loss  # noqa: E402
+
+__all__ += ["paired_feature_matching_loss"]

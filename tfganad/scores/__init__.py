@@ -15,3 +15,7 @@ __all__ = [
     "l2_residual_score",
     "weighted_score",
 ]
+
+from tfganad.scores.mean_squared import mean_squared_score  # noqa: E402
+
+__all__ += ["mean_squared_score"]
