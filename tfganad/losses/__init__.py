@@ -40,3 +40,7 @@ __all__ = [
 from tfganad.losses.feature_matching import paired_feature_matching_loss  # noqa: E402
 
 __all__ += ["paired_feature_matching_loss"]
+
+from tfganad.losses.cycle_consistency import bce_cycle_consistency_loss  # noqa: E402
+
+__all__ += ["bce_cycle_consistency_loss"]

@@ -19,3 +19,7 @@ __all__ = [
 from tfganad.scores.mean_squared import mean_squared_score  # noqa: E402
 
 __all__ += ["mean_squared_score"]
+
+from tfganad.scores.norms import l2_norm_residual_score  # noqa: E402
+
+__all__ += ["l2_norm_residual_score"]
