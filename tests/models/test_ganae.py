@@ -85,6 +85,22 @@ def test_generator_step_is_the_sum_of_its_gan_and_autoencoder_steps(tiny_images)
     assert any(np.abs(g).max() > 1e-4 for g in deltas["gan"]) and any(np.abs(a).max() > 1e-4 for a in deltas["ae"])
 
 
+def test_train_step_changes_only_players_bn_statistics_and_sn_power_iteration(tiny_images):
+    """The generic contract, with the one extra state SN legitimately updates: its power-iteration u."""
+    model = _model(tiny_images)
+    model.compile(run_eagerly=True, learning_rate=1e-3)
+    before = {p: _values(model.player_variables(p)) for p in model.players}
+    state = [v for v in model.non_trainable_variables
+             if not any(k in v.path for k in ("seed", "moving", "iteration"))]
+    state_before = _values(state)
+    _one_step(model, tiny_images)
+    for p in model.players:
+        assert all(_changed(before[p], model.player_variables(p))), p
+    moved = {v.path for v, c in zip(state, _changed(state_before, state)) if c}
+    sn_u = {v.path for v in state if v.path.endswith("vector_u")}
+    assert sn_u and moved == sn_u  # every SN layer ran its power iteration; nothing else moved
+
+
 # ---------------------------------------------------------------- losses in the model -------------
 @pytest.mark.parametrize("objective", ["rsgan", "rasgan", "sgan"])
 def test_critic_and_generator_losses_use_real_and_fake_logits(tiny_images, objective):
