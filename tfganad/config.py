@@ -155,6 +155,12 @@ def _check_type(value, hint, where: str):
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):
+            # PyYAML reads 1e-4 (no dot) as a string; accept what float() accepts.
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{where}: {value!r} is not a number")
     if hint is str:
         if isinstance(value, str):
@@ -206,8 +212,10 @@ def validate_model_params(model_name: str, params: dict) -> dict:
         # Types are checked against the default's type, the one thing a signature reliably says.
         if isinstance(default, bool):
             _check_type(value, bool, f"model.{key}")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool):
-            _check_type(value, float, f"model.{key}")
+        elif isinstance(default, int):
+            params[key] = _check_type(value, int, f"model.{key}")
+        elif isinstance(default, float):
+            params[key] = _check_type(value, float, f"model.{key}")
         elif isinstance(default, str):
             _check_type(value, str, f"model.{key}")
     return params

@@ -281,7 +281,7 @@ class AdversarialDetector(keras.Model):
     def swap_ema_weights(self):
         """Exchanges trained variables with their EMA values; calling it twice restores them."""
         for v, avg in self._ema_pairs():
-            current = keras.ops.convert_to_tensor(v)
+            current = tf.identity(v.value)  # a snapshot: convert_to_tensor(v) would alias the variable
             v.assign(avg)
             avg.assign(current)
 
