@@ -44,3 +44,13 @@ __all__ += ["paired_feature_matching_loss"]
 from tfganad.losses.cycle_consistency import bce_cycle_consistency_loss  # noqa: E402
 
 __all__ += ["bce_cycle_consistency_loss"]
+
+from tfganad.losses.wasserstein import (  # noqa: E402
+    GAN_LOSSES,
+    get_gan_loss,
+    gradient_penalty,
+    wgan_critic_loss,
+    wgan_generator_loss,
+)
+
+__all__ += ["GAN_LOSSES", "get_gan_loss", "gradient_penalty", "wgan_critic_loss", "wgan_generator_loss"]

@@ -29,3 +29,8 @@ __all__ = [
     "mlp_joint_discriminator",
     "resolve_stages",
 ]
+
+from tfganad.networks.batched import batched_apply, tile_weights  # noqa: E402
+from tfganad.networks.dcgan_gan import ClipConstraint, dcgan_critic, dcgan_generator, mlp_critic  # noqa: E402
+
+__all__ += ["ClipConstraint", "batched_apply", "dcgan_critic", "dcgan_generator", "mlp_critic", "tile_weights"]
