@@ -1,0 +1,369 @@
+"""`Detector`: a scikit-learn / PyOD style facade over any registered tfganad model.
+
+    >>> det = tfganad.Detector("egbad", contamination=0.1, epochs=5, latent_dim=16, random_state=0)
+    >>> det.fit(x_train)                     # normal-only or contaminated data; labels are never used
+    >>> det.decision_function(x_test)        # raw scores, higher = more anomalous
+    >>> det.predict(x_test)                  # 1 = anomalous, 0 = normal
+    >>> det.predict_proba(x_test)            # (n, 2): [P(normal), P(anomalous)]
+
+The contract follows PyOD's `BaseDetector`: after `fit`, `decision_scores_` holds the training
+scores, `threshold_` is their (1 − contamination) percentile and `labels_` the training labels.
+
+Inputs:
+* images, shape (N, H, W) or (N, H, W, C) with 1 or 3 channels, in any value range: a fitted affine
+  map sends the training data's [min, max] (or a given `value_range`) to [-1, 1], the range of the
+  generators' tanh outputs. Values of later inputs outside that range are not clipped: they are
+  evidence of an anomaly. `image_size` resizes (bilinear) to what the convolutional networks accept.
+* table rows, shape (N, F): used as given, or standardised per feature with `standardize=True`
+  (or put a scaler before the detector in a scikit-learn `Pipeline`).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from tfganad.errors import ConfigError, DataError
+from tfganad.registry import did_you_mean, get_model_class
+
+#: Model constructor arguments the facade sets itself (from X and `random_state`).
+_RESERVED = {"input_shape": "it is taken from X", "seed": "use random_state"}
+_SCORE_BATCH = 256
+
+
+def model_param_names(model_cls) -> list:
+    """Constructor argument names of a registered model class (and of its tfganad base classes)."""
+    from tfganad.models.base import AdversarialDetector
+
+    names = []
+    for klass in model_cls.__mro__:
+        if not (isinstance(klass, type) and issubclass(klass, AdversarialDetector)):
+            continue
+        for p in list(inspect.signature(klass.__init__).parameters.values())[1:]:
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
+                names.append(p.name)
+    return names
+
+
+class Detector(BaseEstimator):
+    """Scikit-learn / PyOD style anomaly detector backed by a registered tfganad model.
+
+    Args:
+        model: registered model name (`tfganad.available_models()`), e.g. "egbad", "ganomaly".
+        contamination: expected share of anomalies in the training data, in (0, 0.5]; sets
+            `threshold_` as the (1 − contamination) percentile of the training scores.
+        epochs: training epochs.
+        batch_size: training batch size (capped at the number of training samples).
+        learning_rate: Adam learning rate of every player.
+        beta_1: Adam β₁ of every player (0.5, as in the GAN papers).
+        random_state: seed of Keras, NumPy and TensorFlow (`keras.utils.set_random_seed`) and of the
+            model's noise stream; None leaves the global generators alone.
+        image_size: resize images to this side (int) or (height, width) before training and scoring.
+        value_range: (low, high) of raw image values mapped to [-1, 1], e.g. (0, 255); None fits
+            it on the training data's min and max. Ignored for table rows.
+        standardize: z-score table rows with the training rows' per-feature mean and std.
+        verbose: Keras progress output of `fit` (0 silent, 1 bar, 2 one line per epoch).
+        **model_params: constructor arguments of the model class (e.g. latent_dim=16, case="case1");
+            returned by `get_params` and settable with `set_params` like the named ones.
+
+    Attributes (after `fit`):
+        model_: the trained `keras.Model` (an `AdversarialDetector`), its calibration set to the
+            training scores' min-max and to `threshold_`, so its SavedModel export agrees with `predict`
+            on inputs transformed by `preprocess`.
+        decision_scores_: raw anomaly scores of the training data (higher = more anomalous).
+        threshold_: decision threshold on raw scores; `labels_`: training labels (1 = anomalous).
+        input_shape_: sample shape the model sees (after resizing); history_: Keras training history.
+    """
+
+    def __init__(self, model: str = "egbad", contamination: float = 0.1, epochs: int = 10,
+                 batch_size: int = 64, learning_rate: float = 2e-4, beta_1: float = 0.5, random_state=None,
+                 image_size=None, value_range=None, standardize: bool = False, verbose: int = 0,
+                 **model_params):
+        self.model = model
+        self.contamination = contamination
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.random_state = random_state
+        self.image_size = image_size
+        self.value_range = value_range
+        self.standardize = standardize
+        self.verbose = verbose
+        self.model_params = dict(model_params)
+
+    # ------------------------------------------------------------------ sklearn parameters --------
+    def get_params(self, deep: bool = True) -> dict:
+        """Named parameters plus the model's constructor arguments (`**model_params`)."""
+        params = super().get_params(deep=deep)
+        params.update(self.model_params)
+        return params
+
+    def set_params(self, **params):
+        """Sets named parameters and model constructor arguments; unknown names raise ConfigError."""
+        own = set(self._get_param_names())
+        extra = {k: v for k, v in params.items() if k not in own}
+        if extra:
+            allowed = self._allowed_model_params(params.get("model", self.model))
+            for key in extra:
+                self._check_model_param(key, allowed, params.get("model", self.model))
+        for key, value in params.items():
+            if key in own:
+                setattr(self, key, value)
+            else:
+                self.model_params[key] = value
+        return self
+
+    @staticmethod
+    def _allowed_model_params(model) -> list:
+        return [n for n in model_param_names(get_model_class(model)) if n not in _RESERVED]
+
+    def _check_model_param(self, key, allowed, model):
+        if key in _RESERVED:
+            raise ConfigError(f"do not pass {key!r} to Detector: {_RESERVED[key]}")
+        if key not in allowed:
+            own = self._get_param_names()
+            raise ConfigError(
+                f"unknown parameter {key!r} for Detector({model!r}){did_you_mean(key, [*own, *allowed])}; "
+                f"Detector parameters: {', '.join(own)}; {model} parameters: {', '.join(allowed)}")
+
+    # ------------------------------------------------------------------ validation ----------------
+    def _validate_params(self):
+        cls = get_model_class(self.model)  # ConfigError with did-you-mean for unknown names
+        c = self.contamination
+        if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not 0.0 < float(c) <= 0.5:
+            raise ConfigError(f"contamination must be a number in (0, 0.5], got {c!r}")
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("learning_rate", "beta_1"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v) or v < 0:
+                raise ConfigError(f"{name} must be a non-negative number, got {v!r}")
+        if not float(self.learning_rate) > 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if self.random_state is not None and (isinstance(self.random_state, bool)
+                                              or not isinstance(self.random_state, (int, np.integer))):
+            raise ConfigError(f"random_state must be an integer or None, got {self.random_state!r}")
+        if self.value_range is not None:
+            try:
+                low, high = (float(v) for v in self.value_range)
+            except (TypeError, ValueError):
+                raise ConfigError(f"value_range must be (low, high), got {self.value_range!r}") from None
+            if not (np.isfinite(low) and np.isfinite(high) and high > low):
+                raise ConfigError(f"value_range must be finite (low, high) with high > low, got {self.value_range!r}")
+        allowed = self._allowed_model_params(self.model)
+        for key in self.model_params:
+            self._check_model_param(key, allowed, self.model)
+        return cls
+
+    def _image_size(self):
+        size = self.image_size
+        if size is None:
+            return None
+        if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+            size = (int(size), int(size))
+        try:
+            h, w = (int(v) for v in size)
+        except (TypeError, ValueError):
+            raise ConfigError(f"image_size must be an int or (height, width), got {self.image_size!r}") from None
+        if h < 1 or w < 1:
+            raise ConfigError(f"image_size must be positive, got {self.image_size!r}")
+        return h, w
+
+    @staticmethod
+    def _as_array(X, what: str) -> np.ndarray:
+        if hasattr(X, "to_numpy"):
+            X = X.to_numpy()
+        try:
+            x = np.asarray(X)
+        except (TypeError, ValueError) as err:
+            raise DataError(f"{what} cannot be converted to a numeric array: {err}") from None
+        if np.issubdtype(x.dtype, np.complexfloating):
+            raise DataError(f"{what} must be real-valued, got dtype {x.dtype}")
+        if x.dtype == bool or not np.issubdtype(x.dtype, np.number):
+            try:
+                x = x.astype(np.float32)
+            except (TypeError, ValueError):
+                raise DataError(f"{what} must be numeric, got dtype {x.dtype}") from None
+        if x.ndim not in (2, 3, 4):
+            raise DataError(f"{what} must be table rows (N, features) or images (N, H, W[, C]); got shape {x.shape}")
+        if x.shape[0] == 0 or x.size == 0:
+            raise DataError(f"{what} is empty (shape {x.shape})")
+        if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+            raise DataError(f"{what} holds {int(np.sum(~np.isfinite(x)))} NaN/inf values; clean or impute them first")
+        if x.ndim == 3:
+            x = x[..., None]
+        return x
+
+    # ------------------------------------------------------------------ preprocessing -------------
+    def _fit_preprocessing(self, x: np.ndarray):
+        self.kind_ = "image" if x.ndim == 4 else "tabular"
+        self.raw_sample_shape_ = tuple(x.shape[1:])
+        if self.kind_ == "image":
+            channels = x.shape[-1]
+            if channels not in (1, 3):
+                raise DataError(f"images must have 1 (grayscale) or 3 (RGB) channels, got {channels} "
+                                f"(shape {x.shape}); convert them first")
+            if self.value_range is not None:
+                low, high = (float(v) for v in self.value_range)
+            else:
+                low, high = float(np.min(x)), float(np.max(x))
+            self.input_offset_ = low
+            self.input_scale_ = (high - low) or 1.0
+        else:
+            self.n_features_in_ = int(x.shape[1])
+            if self.standardize:
+                self.input_offset_ = x.mean(0).astype(np.float32)
+                std = x.std(0).astype(np.float32)
+                self.input_scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+            else:
+                self.input_offset_, self.input_scale_ = 0.0, 1.0
+
+    def preprocess(self, X) -> np.ndarray:
+        """Inputs as the model sees them (scaled, resized, float32): what `model_` and its export take."""
+        check_is_fitted(self, "model_")
+        return self._transform(self._as_array(X, "X"))
+
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        kind = "image" if x.ndim == 4 else "tabular"
+        size = self._image_size()
+        if kind != self.kind_ or (kind == "tabular" and x.shape[1:] != self.raw_sample_shape_):
+            raise DataError(f"X has samples of shape {x.shape[1:]} but the detector was fitted on "
+                            f"{self.raw_sample_shape_} ({self.kind_})")
+        if kind == "image":
+            if x.shape[-1] != self.raw_sample_shape_[-1] or (size is None and x.shape[1:] != self.raw_sample_shape_):
+                raise DataError(f"X has images of shape {x.shape[1:]} but the detector was fitted on "
+                                f"{self.raw_sample_shape_}" + ("" if size else "; set image_size to resize"))
+            out = []
+            for start in range(0, len(x), 4096):
+                chunk = (x[start:start + 4096].astype(np.float32) - self.input_offset_) / self.input_scale_ * 2.0 - 1.0
+                if size and chunk.shape[1:3] != size:
+                    import tensorflow as tf
+
+                    chunk = tf.image.resize(chunk, size, method="bilinear").numpy()
+                out.append(chunk.astype(np.float32))
+            return np.concatenate(out)
+        return ((x.astype(np.float32) - self.input_offset_) / self.input_scale_).astype(np.float32)
+
+    # ------------------------------------------------------------------ fit / score ---------------
+    def fit(self, X, y=None, callbacks=None):
+        """Trains the model on X (labels are ignored) and fits the contamination threshold.
+
+        Args:
+            X: images (N, H, W[, C]) or table rows (N, F); normal-only or contaminated.
+            y: ignored (unsupervised), accepted for scikit-learn compatibility.
+            callbacks: optional Keras callbacks passed to `Model.fit`.
+        Returns:
+            self.
+        """
+        import keras
+
+        from tfganad.data.pipeline import train_dataset
+
+        cls = self._validate_params()
+        x = self._as_array(X, "X")
+        if len(x) < 2:
+            raise DataError(f"fit needs at least 2 samples, got {len(x)}")
+        kinds = getattr(cls, "input_kinds", ("image", "tabular"))
+        kind = "image" if x.ndim == 4 else "tabular"
+        if kind not in kinds:
+            from tfganad.registry import available_models
+
+            fits = [n for n in available_models() if kind in getattr(get_model_class(n), "input_kinds",
+                                                                       ("image", "tabular"))]
+            raise ConfigError(f"model {self.model!r} supports {' and '.join(kinds)} inputs only, got {kind} data "
+                              f"of shape {x.shape}; models for {kind} data: {', '.join(fits)}")
+        self._fit_preprocessing(x)
+        xp = self._transform(x)
+        if kind == "image":
+            self._check_image_shape(xp.shape[1:])
+        if self.random_state is not None:
+            keras.utils.set_random_seed(int(self.random_state))
+        params = dict(self.model_params)
+        params["seed"] = int(self.random_state) if self.random_state is not None else 0
+        try:
+            net = cls(input_shape=list(xp.shape[1:]), **params)
+        except ConfigError as err:
+            if kind == "image":
+                raise ConfigError(f"{err}; Detector(image_size=...) resizes the images") from err
+            raise
+        net.build_from_sample(xp)
+        net.compile(learning_rate=float(self.learning_rate), beta_1=float(self.beta_1), run_eagerly=False)
+        batch = min(int(self.batch_size), len(xp))
+        seed = int(self.random_state) if self.random_state is not None else None
+        history = net.fit(train_dataset(xp, batch, seed), epochs=int(self.epochs), verbose=self.verbose,
+                          callbacks=callbacks, shuffle=False)
+        self.model_ = net
+        self.input_shape_ = tuple(xp.shape[1:])
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        self.decision_scores_ = self._score(xp)
+        if not np.all(np.isfinite(self.decision_scores_)):
+            raise DataError(f"{int(np.sum(~np.isfinite(self.decision_scores_)))} training scores are NaN/inf: "
+                            f"training diverged; lower learning_rate or scale the inputs")
+        self._process_decision_scores()
+        return self
+
+    @staticmethod
+    def _check_image_shape(shape):
+        from tfganad.networks.conv import resolve_stages
+
+        try:
+            resolve_stages(shape)
+        except ConfigError:
+            h, w = shape[:2]
+            ok = max(16, 4 * int(np.ceil(max(h, w) / 4)))
+            raise ConfigError(
+                f"image size {h}x{w} cannot work with the convolutional networks: height and width must be "
+                f"divisible by 4 and at least 16 (e.g. 16, 28, 32, 64); pass image_size={ok} to resize") from None
+
+    def _process_decision_scores(self):
+        """PyOD's rule: threshold at the (1 − contamination) percentile of the training scores."""
+        scores = self.decision_scores_
+        self.threshold_ = float(np.percentile(scores, 100.0 * (1.0 - float(self.contamination))))
+        self.labels_ = (scores > self.threshold_).astype(int)
+        self._mu, self._sigma = float(np.mean(scores)), float(np.std(scores))
+        low, high = float(np.min(scores)), float(np.max(scores))
+        self.model_.set_calibration(low, max(high - low, 1e-12), self.threshold_)
+
+    def _score(self, xp: np.ndarray) -> np.ndarray:
+        scores = self.model_.predict(xp, batch_size=_SCORE_BATCH, verbose=0)
+        return np.asarray(scores, np.float64).reshape(len(xp))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Raw anomaly scores of X, shape (n,); higher = more anomalous."""
+        check_is_fitted(self, "model_")
+        return self._score(self._transform(self._as_array(X, "X")))
+
+    def predict(self, X) -> np.ndarray:
+        """Labels of X, shape (n,): 1 = anomalous (score > threshold_), 0 = normal."""
+        return (self.decision_function(X) > self.threshold_).astype(int)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """Fits on X and returns the training labels `labels_`."""
+        return self.fit(X, y).labels_
+
+    def predict_proba(self, X, method: str = "linear") -> np.ndarray:
+        """Probability of each class, shape (n, 2): [:, 0] normal, [:, 1] anomalous.
+
+        Args:
+            method: `linear` (PyOD default): min-max of the training scores, clipped to [0, 1];
+                `unify`: erf of the z-score against the training scores (Kriegel et al., 2011), clipped.
+        """
+        scores = self.decision_function(X)
+        train = self.decision_scores_
+        if method == "linear":
+            span = float(train.max() - train.min()) or 1.0
+            p = (scores - train.min()) / span
+        elif method == "unify":
+            from scipy.special import erf
+
+            p = erf((scores - self._mu) / ((self._sigma or 1.0) * np.sqrt(2.0)))
+        else:
+            raise ConfigError(f"unknown predict_proba method {method!r}; allowed: linear, unify")
+        p = np.clip(p, 0.0, 1.0)
+        return np.stack([1.0 - p, p], axis=1)
