@@ -110,6 +110,8 @@ def test_bad_input_exits_2_with_one_line(trained, args, message):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines[-1].startswith("error: ") and message in lines[-1]
     assert "Traceback" not in result.output
+    bad_dir = root / "bad"
+    assert not bad_dir.exists() or not any(bad_dir.iterdir()), "a failed run left a run directory behind"
 
 
 def test_bad_paths_for_export_and_score(tmp_path):

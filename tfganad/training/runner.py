@@ -38,11 +38,16 @@ def resolve_precision(name: str) -> str:
     return name
 
 
-def resolve_strategy(name: str):
-    """`default` (one device) or `mirrored` (all local GPUs, or the CPU)."""
+def resolve_strategy_name(name: str) -> str:
+    """Validates a `train.strategy` value."""
     if name not in STRATEGIES:
         raise ConfigError(f"unknown train.strategy {name!r}; allowed: {', '.join(STRATEGIES)}")
-    if name == "mirrored":
+    return name
+
+
+def resolve_strategy(name: str):
+    """`default` (one device) or `mirrored` (all local GPUs, or the CPU)."""
+    if resolve_strategy_name(name) == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
 
@@ -194,21 +199,36 @@ def run(recipe: Recipe, run_dir=None, echo=print) -> dict:
     Each case is its own sub-directory (its own TensorBoard run); `results.csv`/`results.json` hold one
     row per finished case. Nothing existing is overwritten.
     """
-    run_dir = pathlib.Path(run_dir) if run_dir else new_run_dir(recipe.output_dir, recipe.name)
-    if any(run_dir.iterdir()) if run_dir.exists() else False:
-        raise ConfigError(f"run directory {str(run_dir)!r} already exists and is not empty; choose another")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    dump_recipe(recipe, run_dir / "recipe.yaml")
     cases = list(recipe.cases) or [""]
     data_cache: dict = {}
-    rows, summaries = [], []
-    for case in cases:
-        sub = recipe.for_case(case) if case else recipe
+
+    def data_for(sub):
         key = repr(dataclasses.astuple(sub.data)) + str(sub.seed)
         if key not in data_cache:
             data_cache[key] = load_data(sub.data, sub.seed)
             echo(f"data: {data_cache[key].summary()}")
-        data = data_cache[key]
+        return data_cache[key]
+
+    # Load the data and check every case builds before anything is written, so a bad recipe or a
+    # missing data set leaves no half-made run directory behind.
+    for case in cases:
+        sub = recipe.for_case(case) if case else recipe
+        resolve_precision(sub.train.precision)
+        resolve_strategy_name(sub.train.strategy)
+        selection_rule(sub.train.selection)
+        build_model(sub, data_for(sub).input_shape)
+    if run_dir:
+        run_dir = pathlib.Path(run_dir)
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise ConfigError(f"run directory {str(run_dir)!r} already exists and is not empty; choose another")
+        run_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        run_dir = new_run_dir(recipe.output_dir, recipe.name)
+    dump_recipe(recipe, run_dir / "recipe.yaml")
+    rows, summaries = [], []
+    for case in cases:
+        sub = recipe.for_case(case) if case else recipe
+        data = data_for(sub)
         case_dir = run_dir / case if case else run_dir
         if case:
             echo(f"=== case {case} ===")
