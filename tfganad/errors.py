@@ -15,3 +15,7 @@ class DataError(TfganadError):
 
 class ExportError(TfganadError):
     """A path is not a SavedModel or an export cannot be written."""
+
+
+class TrainingError(TfganadError):
+    """Training diverged (non-finite losses) with nothing good to keep."""

@@ -29,7 +29,10 @@ def user_errors(fn):
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.argument("recipe", type=click.Path(), required=False)
+@click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
+              help="Continue the interrupted run in this run directory (from its last completed epoch); "
+                   "give no RECIPE.")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override a recipe key, e.g. --set train.epochs=3 --set model.adversarial_loss=fm. "
                    "Values are read as YAML (numbers, true/false, null, [lists]). Repeatable.")
@@ -39,7 +42,7 @@ def user_errors(fn):
 @click.option("--case", "only_cases", multiple=True, help="Run only these named cases of the recipe. Repeatable.")
 @click.option("--dry-run", is_flag=True, help="Validate the recipe and print it resolved; train nothing.")
 @user_errors
-def train(recipe, overrides, output_dir, run_dir, only_cases, dry_run):
+def train(recipe, resume_dir, overrides, output_dir, run_dir, only_cases, dry_run):
     """Train, select, evaluate, report and export the model(s) described by RECIPE (a YAML file).
 
     Writes a new run directory (never overwriting one) with the resolved recipe, TensorBoard logs
@@ -53,6 +56,16 @@ def train(recipe, overrides, output_dir, run_dir, only_cases, dry_run):
     from tfganad.config import load_recipe
     from tfganad.errors import ConfigError
 
+    if resume_dir:
+        if recipe or overrides or run_dir or only_cases:
+            raise ConfigError("--resume RUN_DIR continues a run with its own recipe.yaml; give no RECIPE, --set, "
+                              "--run-dir or --case with it")
+        from tfganad.training.runner import resume
+
+        _print_results(resume(resume_dir, echo=click.echo))
+        return
+    if not recipe:
+        raise ConfigError("give a RECIPE file (e.g. recipes/egbad_digits.yaml) or --resume RUN_DIR")
     extra = list(overrides)
     if output_dir:
         extra.append(f"output_dir={output_dir}")
@@ -70,7 +83,10 @@ def train(recipe, overrides, output_dir, run_dir, only_cases, dry_run):
         raise ConfigError(f"--run-dir {run_dir!r} already exists and is not empty; nothing was overwritten")
     from tfganad.training.runner import run
 
-    out = run(rec, run_dir=run_dir, echo=click.echo)
+    _print_results(run(rec, run_dir=run_dir, echo=click.echo))
+
+
+def _print_results(out):
     click.echo("")
     for row in out["results"]:
         case = f"[{row['case']}] " if row["case"] != "-" else ""

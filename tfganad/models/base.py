@@ -200,6 +200,10 @@ class AdversarialDetector(keras.Model):
             self.player_optimizers[p] = opt
             setattr(self, f"{p}_optimizer", opt)  # tracked attribute, so .keras files keep its state
         super().compile(jit_compile=jit_compile, run_eagerly=run_eagerly, steps_per_execution=steps_per_execution)
+        if self.optimizer is not None and not self.optimizer.built:
+            # Keras's default optimizer is never used here; building it empty keeps it from allocating
+            # slots for every variable when callbacks (BackupAndRestore) build it.
+            self.optimizer.build([])
         # Eager build: lazily built optimizers fail inside multi-replica tf.functions (STACK.md Q7).
         for p, opt in self.player_optimizers.items():
             opt.build(self.player_variables(p))

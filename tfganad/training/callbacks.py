@@ -65,7 +65,11 @@ class TestMonitor(keras.callbacks.Callback):
         self.history = []
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or (epoch + 1) % self.every:
+        if logs is None:
+            return
+        # Keys are present every epoch (NaN when skipped) so CSV history columns stay fixed.
+        logs.update(test_auroc=float("nan"), test_auprc=float("nan"))
+        if (epoch + 1) % self.every:
             return
         scores = score_batches(self.model, self.x_test, self.batch_size)[self.model.score_name]
         if not np.all(np.isfinite(scores)):
@@ -142,3 +146,19 @@ class NaNGuard(keras.callbacks.Callback):
                                 f"; training stopped, the last good checkpoint is kept")
                 self.model.stop_training = True
                 return
+
+
+class GuardedBackup(keras.callbacks.BackupAndRestore):
+    """Per-epoch resume state (weights, optimizer state, epoch), never written after a NaN stop.
+
+    Two generations are kept (`double_checkpoint`), so a kill during a write still leaves one intact.
+    """
+
+    def __init__(self, guard: NaNGuard, backup_dir: str):
+        super().__init__(backup_dir, save_freq="epoch", double_checkpoint=True, delete_checkpoint=False)
+        self.guard = guard
+
+    def _save_model(self):
+        if self.guard.message:
+            return
+        super()._save_model()

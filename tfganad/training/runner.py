@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import pathlib
 import platform
 import time
@@ -17,11 +18,18 @@ import tensorflow as tf
 
 from tfganad.config import Recipe, dump_recipe
 from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
-from tfganad.errors import ConfigError
+from tfganad.errors import ConfigError, TrainingError
 from tfganad.registry import get_model_class
 from tfganad.scores.normalizers import ScoreNormalizer
 from tfganad.training import metrics as M
-from tfganad.training.callbacks import EMAValidation, ImageSummaries, NaNGuard, TestMonitor, score_batches
+from tfganad.training.callbacks import (
+    EMAValidation,
+    GuardedBackup,
+    ImageSummaries,
+    NaNGuard,
+    TestMonitor,
+    score_batches,
+)
 from tfganad.training.io import atomic_write_json, new_run_dir, write_table
 from tfganad.training.report import write_report
 
@@ -97,8 +105,32 @@ def build_model(recipe: Recipe, input_shape):
     return cls(input_shape=list(input_shape), **params)
 
 
+def _read_history(path: pathlib.Path) -> dict:
+    """Per-epoch logs written by CSVLogger (complete across resumed runs) → {key: [values]}."""
+    import csv
+
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out: dict = {}
+    for row in rows:
+        for key, value in row.items():
+            if key == "epoch":
+                continue
+            try:
+                out.setdefault(key, []).append(float(value))
+            except (TypeError, ValueError):
+                out.setdefault(key, []).append(float("nan"))
+    return out
+
+
 def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: str = "") -> dict:
-    """Trains, selects, calibrates, evaluates, reports and exports one configuration → summary dict."""
+    """Trains, selects, calibrates, evaluates, reports and exports one configuration → summary dict.
+
+    An interrupted case resumes from its last completed epoch (`case_dir/backup`, written every epoch
+    with the optimizer state); the per-epoch history in `history.csv` spans all attempts.
+    """
     t = recipe.train
     case_dir.mkdir(parents=True, exist_ok=True)
     dump_recipe(recipe, case_dir / "recipe.yaml")
@@ -123,11 +155,18 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                          np.linspace(0, len(data.x_test) - 1, recipe.evaluation.image_grid).astype(int)],
                          data.x_val, data.x_test, data.y_test, every=t.eval_every),
                      keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False)]
+        history_path = case_dir / "history.csv"
+        epochs_before = len(next(iter(_read_history(history_path).values()), []))
+        previous = _read_history(history_path).get(monitor or "", [])
+        previous = [v for v in previous if np.isfinite(v)]
         if monitor:
+            # On resume, only an improvement over the epochs before the interruption replaces best.weights.h5.
+            best = (min(previous) if mode == "min" else max(previous)) if previous and ckpt.exists() else None
             callbacks.append(keras.callbacks.ModelCheckpoint(str(ckpt), monitor=monitor, mode=mode,
-                                                             save_best_only=True, save_weights_only=True))
-        history_cb = keras.callbacks.History()
-        callbacks += [history_cb, EMAValidation(enter=False)]
+                                                             save_best_only=True, save_weights_only=True,
+                                                             initial_value_threshold=best))
+        callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), EMAValidation(enter=False),
+                      GuardedBackup(guard, str(case_dir / "backup"))]
         train_ds = train_dataset(data.x_train, t.batch_size * strategy.num_replicas_in_sync, recipe.seed,
                                  t.shuffle_buffer)
         val_ds = eval_dataset(data.x_val, recipe.evaluation.batch_size)
@@ -135,9 +174,12 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
         model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
                   callbacks=callbacks, verbose=t.verbose, shuffle=False)
         train_seconds = time.perf_counter() - start
-        history = {k: [float(v) for v in vals] for k, vals in history_cb.history.items()}
+        history = _read_history(history_path)
         epochs_run = len(next(iter(history.values()), []))
         selected_epoch = epochs_run
+        if guard.message and not (monitor and ckpt.exists()):
+            raise TrainingError(f"{guard.message.split(';')[0]}; no checkpoint was saved before it. Lower "
+                                f"train.learning_rate or check the data")
         if monitor and ckpt.exists() and monitor in history:
             values = history[monitor]
             finite = [v if np.isfinite(v) else (np.inf if mode == "min" else -np.inf) for v in values]
@@ -147,6 +189,10 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             model.finalize_ema()
         # Calibration from normal validation scores only: no test information.
         val_scores = score_batches(model, data.x_val, recipe.evaluation.batch_size)
+        bad = int(np.sum(~np.isfinite(val_scores[model.score_name])))
+        if bad:
+            raise TrainingError(f"the trained model gives {bad} non-finite validation scores: training diverged "
+                                f"(train.learning_rate={t.learning_rate} may be too high)")
         normalizer = ScoreNormalizer(recipe.evaluation.normalizer).fit(val_scores[model.score_name])
         threshold = float(np.quantile(val_scores[model.score_name], recipe.evaluation.threshold_quantile))
         model.set_calibration(normalizer.offset, normalizer.scale, threshold)
@@ -168,7 +214,8 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             "metrics": metrics, "metrics_by_score": by_score, "history": history,
             "test_monitor": test_monitor.history, "stopped": guard.message, "seed": recipe.seed,
             "data_summary": data.summary(), "versions": versions(),
-            "train_images_per_second": (epochs_run * (t.steps_per_epoch or len(data.x_train) // min(
+            "epochs_before_resume": epochs_before,
+            "train_images_per_second": ((epochs_run - epochs_before) * (t.steps_per_epoch or len(data.x_train) // min(
                 t.batch_size, len(data.x_train))) * t.batch_size) / max(train_seconds, 1e-9),
         }
         model.build_from_sample(data.x_val)
@@ -190,14 +237,29 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             write_preprocessing(path, recipe.data, data)
             summary["saved_model"] = str(path)
         atomic_write_json(case_dir / "metrics.json", summary)
+    # The case is complete: its resume state is no longer needed.
+    import shutil
+
+    shutil.rmtree(case_dir / "backup", ignore_errors=True)
     return summary
 
 
-def run(recipe: Recipe, run_dir=None, echo=print) -> dict:
+def resume(run_dir, echo=print) -> dict:
+    """Continues an interrupted run: finished cases are kept, the others resume from their last epoch."""
+    from tfganad.config import load_recipe
+
+    run_dir = pathlib.Path(run_dir)
+    if not (run_dir / "recipe.yaml").is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a tfganad run directory (no recipe.yaml)")
+    return run(load_recipe(run_dir / "recipe.yaml"), run_dir=run_dir, echo=echo, resume=True)
+
+
+def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False) -> dict:
     """Runs every case of `recipe` in a new run directory; returns {"run_dir", "results"}.
 
     Each case is its own sub-directory (its own TensorBoard run); `results.csv`/`results.json` hold one
-    row per finished case. Nothing existing is overwritten.
+    row per finished case. Nothing existing is overwritten. With `resume=True`, `run_dir` is an
+    interrupted run of the same recipe: finished cases are reused, unfinished ones continue.
     """
     cases = list(recipe.cases) or [""]
     data_cache: dict = {}
@@ -217,14 +279,17 @@ def run(recipe: Recipe, run_dir=None, echo=print) -> dict:
         resolve_strategy_name(sub.train.strategy)
         selection_rule(sub.train.selection)
         build_model(sub, data_for(sub).input_shape)
-    if run_dir:
+    if resume:
+        run_dir = pathlib.Path(run_dir)
+    elif run_dir:
         run_dir = pathlib.Path(run_dir)
         if run_dir.exists() and any(run_dir.iterdir()):
             raise ConfigError(f"run directory {str(run_dir)!r} already exists and is not empty; choose another")
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
         run_dir = new_run_dir(recipe.output_dir, recipe.name)
-    dump_recipe(recipe, run_dir / "recipe.yaml")
+    if not resume:
+        dump_recipe(recipe, run_dir / "recipe.yaml")
     rows, summaries = [], []
     for case in cases:
         sub = recipe.for_case(case) if case else recipe
@@ -232,7 +297,12 @@ def run(recipe: Recipe, run_dir=None, echo=print) -> dict:
         case_dir = run_dir / case if case else run_dir
         if case:
             echo(f"=== case {case} ===")
-        summary = train_case(sub, data, case_dir, case)
+        done = case_dir / "metrics.json"
+        if resume and done.is_file():
+            echo(f"{case or 'run'}: already finished, kept")
+            summary = json.loads(done.read_text())
+        else:
+            summary = train_case(sub, data, case_dir, case)
         summaries.append(summary)
         m = summary["metrics"]
         row = {"case": case or "-", "model": summary["model"], "score": summary["score"],
