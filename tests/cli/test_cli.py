@@ -114,6 +114,19 @@ def test_bad_input_exits_2_with_one_line(trained, args, message):
     assert not bad_dir.exists() or not any(bad_dir.iterdir()), "a failed run left a run directory behind"
 
 
+def test_saved_model_cli_lists_the_serving_signature(trained):
+    import shutil
+    import subprocess
+    import sys
+
+    _, _, run_dir, _ = trained
+    cli = shutil.which("saved_model_cli") or str(pathlib.Path(sys.executable).parent / "saved_model_cli")
+    out = subprocess.run([cli, "show", "--dir", str(run_dir / "saved_model/egbad/1"), "--tag_set", "serve",
+                          "--signature_def", "serving_default"], capture_output=True, text=True, check=True).stdout
+    assert "inputs['x']" in out and "outputs['anomaly_score']" in out and "outputs['is_anomaly']" in out
+    assert "tensorflow/serving/predict" in out
+
+
 def test_bad_paths_for_export_and_score(tmp_path):
     result = CliRunner().invoke(export, [str(tmp_path)])
     assert result.exit_code == 2 and "not a tfganad run directory" in result.output
