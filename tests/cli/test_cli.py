@@ -138,3 +138,17 @@ def test_dry_run_prints_resolved_recipe(trained):
     _, recipe, _, _ = trained
     result = CliRunner().invoke(train, [str(recipe), "--dry-run", "--set", "model.score=fm"])
     assert result.exit_code == 0 and "score: fm" in result.output
+
+
+def test_egbad_mnist_recipe_trains_on_local_idx_files(shared_data, tmp_path):
+    recipe = pathlib.Path(__file__).resolve().parents[2] / "recipes" / "egbad_mnist.yaml"
+    args = [str(recipe), "--output-dir", str(tmp_path), "--set", f"data.path={shared_data / 'mnist'}",
+            "--set", "data.max_train_samples=256", "--set", "data.max_test_samples=300",
+            "--set", "train.epochs=1", "--set", "train.steps_per_epoch=2", "--set", "train.verbose=0",
+            "--set", "model.filters=4", "--set", "model.dense_units=16", "--set", "model.latent_dim=8",
+            "--set", "export.enabled=false"]
+    result = CliRunner().invoke(train, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "input shape (28, 28, 1)" in result.output
+    metrics = json.loads(next(tmp_path.glob("*/metrics.json")).read_text())
+    assert metrics["data"] == "mnist/one_anomalous_class"
