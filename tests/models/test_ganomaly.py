@@ -142,7 +142,7 @@ def test_agreeing_case_and_option_is_accepted():
     assert GANomaly(input_shape=(16, 16, 1), latent_dim=4, filters=2, case="case6", score="fm").score == "fm"
 
 
-@pytest.mark.parametrize("shape", [(30, 30, 1), (12, 12, 1), (17, 17, 3), (72, 72, 1), (12,)])
+@pytest.mark.parametrize("shape", [(30, 30, 1), (12, 12, 1), (17, 17, 3), (72, 72, 1), (4, 4)])
 def test_unusable_input_shapes_raise_one_line_config_error(shape):
     with pytest.raises(ConfigError) as info:
         GANomaly(input_shape=shape, latent_dim=4, filters=2)
@@ -155,6 +155,18 @@ def test_supported_sizes_reconstruct_their_input_shape(shape):
     x = np.zeros((2, *shape), "float32")
     assert tuple(model.reconstruct(x).shape) == (2, *shape)
     assert tuple(model.encoder(x).shape) == (2, 4)
+
+
+def test_table_rows_use_mlp_networks_and_train_every_network(tiny_rows):
+    model = GANomaly(**GANomaly.small_config(tiny_rows.shape[1:]))
+    model.compile(run_eagerly=True, learning_rate=1e-3)
+    nets = {"G_E": model.encoder, "G_D": model.decoder, "E": model.second_encoder, "D": model.discriminator}
+    before = {name: _snapshot(net) for name, net in nets.items()}
+    model.fit(tiny_rows[:8], epochs=1, batch_size=8, verbose=0)
+    for name, net in nets.items():
+        assert all(_changed(before[name], net)), name
+    assert tuple(model.reconstruct(tiny_rows[:3]).shape) == (3, 12)
+    assert model.predict(tiny_rows[:3], verbose=0).shape == (3,)
 
 
 def test_discriminator_reinitialisation_restores_initial_weights(tiny_images):

@@ -8,6 +8,9 @@ github.com/samet-akcay/ganomaly.
 
 Generator G = G_E → G_D → E: z = G_E(x), x̂ = G_D(z), ẑ = E(x̂); E has its own weights (ensemble paper
 eq. 7: φ ≠ φ̃). Discriminator D: DCGAN classifier returning a logit and its last conv feature map f.
+Table rows (not in the paper, which is image-only; the survey reports GANomaly on KDD99 in Table 3
+without its networks) use MLPs of the EGBAD KDD99 size: G_E and E 64 → z, G_D 64 → 128 → x (linear
+output), D 128 → 128 (LeakyReLU 0.2, the last hidden layer is f) → logit.
 
 Losses (survey eqs. 8–11): the generator player (G_E, G_D and E, one optimizer as in the paper) minimises
 w_adv·L_adv + w_con·L_con + w_enc·L_enc with
@@ -44,6 +47,8 @@ from tfganad.losses import (
 )
 from tfganad.models.base import AdversarialDetector
 from tfganad.networks.dcgan import dcgan_decoder, dcgan_discriminator, dcgan_encoder, reinitialize_if
+from tfganad.networks.dcgan_gan import mlp_critic
+from tfganad.networks.mlp import mlp_decoder, mlp_encoder
 from tfganad.registry import register_model
 from tfganad.scores import bce_discriminator_score, l1_residual_score, mean_squared_score
 
@@ -79,7 +84,8 @@ class GANomaly(AdversarialDetector):
     """GANomaly anomaly detector (G_E, G_D, second encoder E, discriminator D).
 
     Args:
-        input_shape: (H, W, C) images, H and W = s·2^k with k ≥ 2 and 4 ≤ s ≤ 8 (16, 28, 32, 64, ...).
+        input_shape: (H, W, C) images, H and W = s·2^k with k ≥ 2 and 4 ≤ s ≤ 8 (16, 28, 32, 64, ...),
+            or (features,) table rows (MLP networks).
         latent_dim: size of z (nz, 100 in the paper).
         case: one of the survey's case5 … case8 (Table 5); sets `adversarial_loss` and `score`.
         adversarial_loss: `fm` (default, paper) or `bce`.
@@ -87,7 +93,7 @@ class GANomaly(AdversarialDetector):
         adversarial_weight: w_adv (1).
         contextual_weight: w_con (50).
         encoder_weight: w_enc (1).
-        filters: ngf = ndf, width of the first conv of every network (64).
+        filters: ngf = ndf, width of the first conv of every network (64; images only).
         simultaneous_updates: False (reference order): a D step, then a G step on a fresh forward pass
             through the updated D; True: both players step from one forward pass (cheaper).
         reinit_discriminator: re-initialise D's weights when (BCE_real + BCE_fake)/2 < `reinit_threshold`
@@ -98,16 +104,12 @@ class GANomaly(AdversarialDetector):
 
     players = ("d", "g")
     extra_metrics = ("adv_loss", "con_loss", "enc_loss")
-    input_kinds = ("image",)
-
     def __init__(self, input_shape=(32, 32, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  score=None, adversarial_weight: float = 1.0, contextual_weight: float = 50.0,
                  encoder_weight: float = 1.0, filters: int = 64, simultaneous_updates: bool = False,
                  reinit_discriminator: bool = False, reinit_threshold: float = 1e-5, seed: int = 0, **kwargs):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, seed=seed, **kwargs)
         # === Config ===
-        if not self.is_image:
-            raise ConfigError(f"GANomaly needs images of shape (height, width, channels), got {self.input_shape_}")
         preset = resolve_case(case, {"adversarial_loss": adversarial_loss, "score": score},
                               {"adversarial_loss": "fm", "score": "latent"}, GANOMALY_CASES, "GANomaly")
         if preset["score"] not in SCORES:
@@ -129,10 +131,16 @@ class GANomaly(AdversarialDetector):
         self.reinit_threshold = float(reinit_threshold)
         # === Layers ===
         shape = self.input_shape_
-        self.encoder = dcgan_encoder(shape, self.latent_dim, self.filters, name="g_encoder")
-        self.decoder = dcgan_decoder(shape, self.latent_dim, self.filters, name="g_decoder")
-        self.second_encoder = dcgan_encoder(shape, self.latent_dim, self.filters, name="encoder_e")
-        self.discriminator = dcgan_discriminator(shape, self.filters, name="discriminator")
+        if self.is_image:
+            self.encoder = dcgan_encoder(shape, self.latent_dim, self.filters, name="g_encoder")
+            self.decoder = dcgan_decoder(shape, self.latent_dim, self.filters, name="g_decoder")
+            self.second_encoder = dcgan_encoder(shape, self.latent_dim, self.filters, name="encoder_e")
+            self.discriminator = dcgan_discriminator(shape, self.filters, name="discriminator")
+        else:
+            self.encoder = mlp_encoder(shape[0], self.latent_dim, name="g_encoder")
+            self.decoder = mlp_decoder(shape[0], self.latent_dim, name="g_decoder")
+            self.second_encoder = mlp_encoder(shape[0], self.latent_dim, name="encoder_e")
+            self.discriminator = mlp_critic(shape[0], name="discriminator")
 
     def get_config(self):
         config = super().get_config()

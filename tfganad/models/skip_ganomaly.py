@@ -11,7 +11,9 @@ gives the feature vector f(x) of size `latent_dim` (the "hidden" dimension of th
 Table 5), followed by a linear logit.
 
 Losses: G minimises w_adv·BCE(1, D(x̂)) + w_con·mean|x − x̂| + w_lat·mean (f(x) − f(x̂))² (defaults 1, 50, 1);
-D minimises BCE(1, D(x)) + BCE(0, D(x̂)) on logits.
+D minimises BCE(1, D(x)) + BCE(0, D(x̂)) on logits, the paper's objective. (The reference code also adds
+the generator's w_lat·L_lat to D's loss, so its D shrinks the very feature distance the score uses;
+that term is not reproduced. Its optional input noise, off by default there, is not offered.)
 
 Score (reference `test()`): A(x) = λ·mean (x − x̂)² + (1 − λ)·mean (f(x) − f(x̂))², λ = 0.9, per sample
 (`weighted`); the two terms are also available as `residual` and `feature`. Normalisation is fitted
