@@ -22,6 +22,11 @@ def _model(x, **kwargs):
     return GANAE(**config)
 
 
+def _logit_dense(critic):
+    layer = critic.get_layer("logit") if any(l.name == "logit" for l in critic.layers) else critic.get_layer("logit_fc")
+    return getattr(layer, "layer", layer)
+
+
 def _one_step(model, x):
     model.fit(x[:8], epochs=1, batch_size=8, shuffle=False, verbose=0)
 
@@ -35,6 +40,14 @@ def _changed(before, variables):
 
 
 # ---------------------------------------------------------------- weight sharing ------------------
+def test_generator_belongs_to_the_gan_and_the_autoencoder_players(tiny_images):
+    model = _model(tiny_images)
+    ids = lambda p: {id(v) for v in model.player_variables(p)}  # noqa: E731
+    g, ae, c = ids("g"), ids("ae"), ids("c")
+    assert g and g <= ae and {id(v) for v in model.encoder.trainable_variables} <= ae
+    assert ae - g == {id(v) for v in model.encoder.trainable_variables} and not c & (g | ae)
+
+
 def test_one_generator_serves_gan_and_autoencoder(tiny_images):
     model = _model(tiny_images)
     model.compile(run_eagerly=True)
@@ -49,6 +62,20 @@ def test_one_generator_serves_gan_and_autoencoder(tiny_images):
     assert not np.allclose(model.generate(z).numpy(), gen_before)
     assert not np.allclose(model.reconstruct(x).numpy(), rec_before)
     np.testing.assert_allclose(model.reconstruct(x).numpy(), model.generate(model.encoder(x)).numpy(), atol=1e-6)
+
+
+def test_ema_swap_restores_the_shared_generator_exactly(tiny_images):
+    model = _model(tiny_images)
+    model.compile(run_eagerly=True, ema_momentum=0.5)
+    _one_step(model, tiny_images)
+    _one_step(model, tiny_images)
+    trained = _values(model.generator.trainable_variables)
+    # One EMA copy per variable, although G has two optimizers (g and ae) keeping one each.
+    pairs = list(model._ema_pairs())
+    assert len({id(v) for v, _ in pairs}) == len(pairs)
+    with model.ema_weights():
+        assert any(_changed(trained, model.generator.trainable_variables))
+    assert not any(_changed(trained, model.generator.trainable_variables))
 
 
 def test_generator_is_updated_by_the_autoencoder_loss_alone(tiny_images):
@@ -85,15 +112,16 @@ def test_generator_step_is_the_sum_of_its_gan_and_autoencoder_steps(tiny_images)
     assert any(np.abs(g).max() > 1e-4 for g in deltas["gan"]) and any(np.abs(a).max() > 1e-4 for a in deltas["ae"])
 
 
-def test_train_step_changes_only_players_bn_statistics_and_sn_power_iteration(tiny_images):
-    """The generic contract, with the one extra state SN legitimately updates: its power-iteration u."""
-    model = _model(tiny_images)
+@pytest.mark.parametrize("kind", ["image", "tabular"])
+def test_train_step_changes_only_players_bn_statistics_and_sn_power_iteration(tiny_images, tiny_rows, kind):
+    """The generic contract with spectral norm on: the one extra state SN updates is its power-iteration u."""
+    model = _model(tiny_images if kind == "image" else tiny_rows, spectral_norm=True)
     model.compile(run_eagerly=True, learning_rate=1e-3)
     before = {p: _values(model.player_variables(p)) for p in model.players}
     state = [v for v in model.non_trainable_variables
              if not any(k in v.path for k in ("seed", "moving", "iteration"))]
     state_before = _values(state)
-    _one_step(model, tiny_images)
+    _one_step(model, tiny_images if kind == "image" else tiny_rows)
     for p in model.players:
         assert all(_changed(before[p], model.player_variables(p))), p
     moved = {v.path for v, c in zip(state, _changed(state_before, state)) if c}
@@ -104,7 +132,7 @@ def test_train_step_changes_only_players_bn_statistics_and_sn_power_iteration(ti
 # ---------------------------------------------------------------- losses in the model -------------
 @pytest.mark.parametrize("objective", ["rsgan", "rasgan", "sgan"])
 def test_critic_and_generator_losses_use_real_and_fake_logits(tiny_images, objective):
-    model = _model(tiny_images, adversarial_loss=objective, dropout=0.0)
+    model = _model(tiny_images, adversarial_loss=objective, dropout=0.0, spectral_norm=True)
     x = tiny_images[:4]
     z = np.random.default_rng(1).normal(size=(4, model.latent_dim)).astype("float32")
     model.sample_latent = lambda n: keras.ops.convert_to_tensor(z)  # fixed z, so the fakes are known
@@ -121,15 +149,27 @@ def test_critic_and_generator_losses_use_real_and_fake_logits(tiny_images, objec
         c_expected, g_expected = sp(-r).mean() + sp(f).mean(), sp(-f).mean()
     rec = model.reconstruct(x).numpy()
     ae_expected = np.mean((x - rec) ** 2)
+    assert set(losses) == {"c_loss", "g_loss", "ae_loss"}
     assert float(losses["c_loss"]) == pytest.approx(c_expected, rel=1e-5)
+    assert float(losses["g_loss"]) == pytest.approx(g_expected, rel=1e-5)
     assert float(losses["ae_loss"]) == pytest.approx(ae_expected, rel=1e-5)
-    assert float(losses["e_loss"]) == pytest.approx(ae_expected, rel=1e-5)
-    assert float(losses["g_loss"]) == pytest.approx(g_expected + ae_expected, rel=1e-5)
 
 
-def test_relativistic_critic_has_no_logit_bias_but_sgan_has(tiny_images):
-    assert _model(tiny_images).critic.get_layer("logit").layer.bias is None
-    assert _model(tiny_images, adversarial_loss="sgan").critic.get_layer("logit").layer.bias is not None
+@pytest.mark.parametrize("spectral_norm", [True, False])
+def test_relativistic_critic_has_no_logit_bias_but_sgan_has(tiny_images, spectral_norm):
+    assert _logit_dense(_model(tiny_images, spectral_norm=spectral_norm).critic).bias is None
+    sgan = _model(tiny_images, adversarial_loss="sgan", spectral_norm=spectral_norm)
+    assert _logit_dense(sgan.critic).bias is not None
+
+
+def test_spectral_norm_switch_wraps_every_critic_weight_layer(tiny_images):
+    def wrapped(model):
+        return [isinstance(layer, keras.layers.SpectralNormalization) for layer in model.critic.layers
+                if isinstance(layer, (keras.layers.SpectralNormalization, keras.layers.Conv2D, keras.layers.Dense))]
+
+    assert GANAE(input_shape=(16, 16, 1), latent_dim=8, filters=4, dense_units=16).spectral_norm  # paper default
+    on, off = wrapped(_model(tiny_images, spectral_norm=True)), wrapped(_model(tiny_images, spectral_norm=False))
+    assert len(on) == len(off) == 5 and all(on) and not any(off)
 
 
 def test_default_optimizers_are_adamw_with_the_given_rates(tiny_images):
@@ -141,7 +181,7 @@ def test_default_optimizers_are_adamw_with_the_given_rates(tiny_images):
         assert float(opt.learning_rate) == pytest.approx(1e-4) and float(opt.beta_1) == 0.5
         assert float(opt.weight_decay) == pytest.approx(0.05)
     _one_step(model, tiny_images)
-    assert set(model.get_metrics_result()) >= {"c_loss", "g_loss", "e_loss", "ae_loss"}
+    assert set(model.get_metrics_result()) >= {"c_loss", "g_loss", "ae_loss"}
 
 
 # ---------------------------------------------------------------- score (eq. 7) -------------------
@@ -230,3 +270,18 @@ def test_table1_networks_shapes_and_layer_counts(shape):
     assert len(sn) == 5 and not any(isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
                                     for layer in critic.layers)
     assert {layer.rate for layer in critic.layers if isinstance(layer, keras.layers.Dropout)} == {0.2}
+
+
+def test_mixed_bfloat16_keeps_losses_and_scores_float32(tiny_images):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = _model(tiny_images, spectral_norm=True)
+        model.compile(run_eagerly=True)
+        _one_step(model, tiny_images)
+        losses = model.compute_losses(tiny_images[:4], training=True)
+        parts = model.score_components(tiny_images[:4])
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    for value in list(losses.values()) + list(parts.values()):
+        assert value.dtype == "float32" and np.all(np.isfinite(value.numpy()))

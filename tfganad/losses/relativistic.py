@@ -47,7 +47,7 @@ def rasgan_discriminator_loss(real_logits, fake_logits):
 
 
 def rasgan_generator_loss(real_logits, fake_logits):
-    """RaSGAN generator loss −E_f log σ(C_f − E_r C_r) − E_r log(1 − σ(C_r − E_f C_f)) (same paper, §4.3)."""
+    """RaSGAN generator loss −E_f log σ(C_f − E_r C_r) − E_r log(1 − σ(C_r − E_f C_f)) (same paper §4.3)."""
     real, fake = _flat_logits(real_logits), _flat_logits(fake_logits)
     real_rel = real - tf.reduce_mean(fake)
     fake_rel = fake - tf.reduce_mean(real)

@@ -20,6 +20,13 @@ from tfganad.networks.conv import resolve_stages
 LEAKY_SLOPE = 0.1
 
 
+def _weight_layer(layer, spectral_norm: bool, name: str):
+    """`layer` wrapped in spectral normalisation (the wrapper takes `name`), or `layer` itself."""
+    if spectral_norm:
+        return layers.SpectralNormalization(layer, dtype=layer.dtype_policy, name=name)
+    return layer
+
+
 def ganae_conv_encoder(input_shape, latent_dim: int, filters: int = 64, conv_layers: int = 3,
                        dropout: float = 0.2, name: str = "encoder", stages=None):
     """x → E(x): `conv_layers` × [Conv(2^i·filters), BN, LeakyReLU, Dropout], Dense(latent_dim), LayerNorm.
@@ -81,14 +88,16 @@ def ganae_conv_generator(output_shape, latent_dim: int, filters: int = 64, dense
 
 
 def ganae_conv_critic(input_shape, filters: int = 64, conv_layers: int = 3, dense_units: int = 1024,
-                      dropout: float = 0.2, logit_bias: bool = True, name: str = "critic", stages=None):
+                      dropout: float = 0.2, logit_bias: bool = True, spectral_norm: bool = True,
+                      name: str = "critic", stages=None):
     """x → (logit, features): spectrally normalised convs and linear layers, LeakyReLU, dropout 0.2.
 
     `conv_layers` × [SN(Conv(2^i·filters)), LeakyReLU, Dropout] (the first `stages` at stride 2), then
     [SN(Dense(dense_units)), LeakyReLU, Dropout] when `dense_units` > 0, then SN(Dense(1)). The features
     f(x) of L_D (eq. 4) are the activations of the conv block before the last one (the released code's
     `output_pre`), taken before dropout. Relativistic losses depend on logit differences only, so their
-    critics need no `logit_bias` (its gradient would be exactly zero).
+    critics need no `logit_bias` (its gradient would be exactly zero). `spectral_norm=False` drops the
+    SN wrappers (the released code has none).
     """
     stages = stages or resolve_stages(input_shape)
     conv_layers = max(int(conv_layers), stages, 2)
@@ -97,18 +106,18 @@ def ganae_conv_critic(input_shape, filters: int = 64, conv_layers: int = 3, dens
     features = None
     for i in range(conv_layers):
         conv = layers.Conv2D(filters * 2 ** i, 4, strides=2 if i < stages else 1, padding="same", name=f"conv{i}")
-        h = layers.SpectralNormalization(conv, name=f"sn_conv{i}")(h)
+        h = _weight_layer(conv, spectral_norm, f"sn_conv{i}")(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
         if i == conv_layers - 2:
             features = layers.Activation("linear", dtype="float32", name="features")(h)
         h = layers.Dropout(dropout)(h)
     h = layers.Flatten()(h)
     if dense_units:
-        h = layers.SpectralNormalization(layers.Dense(dense_units, name="fc"), name="sn_fc")(h)
+        h = _weight_layer(layers.Dense(dense_units, name="fc"), spectral_norm, "sn_fc")(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
         h = layers.Dropout(dropout)(h)
     logit_fc = layers.Dense(1, use_bias=logit_bias, dtype="float32", name="logit_fc")
-    logit = layers.SpectralNormalization(logit_fc, dtype="float32", name="logit")(h)
+    logit = _weight_layer(logit_fc, spectral_norm, "logit")(h)
     return keras.Model(x_in, [logit, features], name=name)
 
 
@@ -126,15 +135,15 @@ def ganae_mlp_encoder(input_dim: int, latent_dim: int, units=(64,), dropout: flo
 
 
 def ganae_mlp_critic(input_dim: int, units=(128, 128), dropout: float = 0.2, logit_bias: bool = True,
-                     name: str = "critic"):
+                     spectral_norm: bool = True, name: str = "critic"):
     """Row → (logit, features): SN(Dense) layers with LeakyReLU and dropout; features = last hidden layer."""
     x_in = keras.Input(shape=(input_dim,), name="x")
     h = x_in
     for i, u in enumerate(units):
-        h = layers.SpectralNormalization(layers.Dense(u, name=f"fc{i}"), name=f"sn_fc{i}")(h)
+        h = _weight_layer(layers.Dense(u, name=f"fc{i}"), spectral_norm, f"sn_fc{i}")(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(h)
     features = layers.Activation("linear", dtype="float32", name="features")(h)
     h = layers.Dropout(dropout)(h)
     logit_fc = layers.Dense(1, use_bias=logit_bias, dtype="float32", name="logit_fc")
-    logit = layers.SpectralNormalization(logit_fc, dtype="float32", name="logit")(h)
+    logit = _weight_layer(logit_fc, spectral_norm, "logit")(h)
     return keras.Model(x_in, [logit, features], name=name)
