@@ -58,11 +58,13 @@ def adam_update(param, grad, m, v, step, learning_rate, beta_1: float = 0.9, bet
         (param, m, v) after the update: θ − α·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
     """
     t = tf.cast(step, tf.float32)
-    m = beta_1 * m + (1.0 - beta_1) * grad
-    v = beta_2 * v + (1.0 - beta_2) * tf.square(grad)
-    m_hat = m / (1.0 - tf.pow(beta_1, t))
-    v_hat = v / (1.0 - tf.pow(beta_2, t))
-    return param - tf.cast(learning_rate, tf.float32) * m_hat / (tf.sqrt(v_hat) + epsilon), m, v
+    m = m + (1.0 - beta_1) * (grad - m)
+    v = v + (1.0 - beta_2) * (tf.square(grad) - v)
+    # α·m̂/(√v̂ + ε) = α_t·m/(√v + ε·c) with c = √(1 − β₂ᵗ), α_t = α·c/(1 − β₁ᵗ): the same update with the
+    # bias corrections folded into scalars, so fewer passes over the (large) per-sample tensors.
+    c = tf.sqrt(1.0 - tf.pow(beta_2, t))
+    alpha = tf.cast(learning_rate, tf.float32) * c / (1.0 - tf.pow(beta_1, t))
+    return param - alpha * m / (tf.sqrt(v) + epsilon * c), m, v
 
 
 def _as_schedule(rate: LearningRate):

@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras import layers
 
 from tfganad.errors import ConfigError
-from tfganad.networks.batched import batched_apply, chain_layers, tile_weights
+from tfganad.networks.batched import BatchedNetwork, batched_apply, chain_layers, tile_weights
 from tfganad.networks.dcgan import dcgan_decoder
 from tfganad.networks.dcgan_gan import dcgan_generator
 from tfganad.networks.mlp import mlp_decoder
@@ -25,11 +25,20 @@ def _conv_chain():
     return keras.Model(x_in, h)
 
 
+def _transpose_chain():
+    x_in = keras.Input((3, 5, 2))
+    h = layers.Conv2DTranspose(3, 3, strides=2, padding="same")(x_in)
+    h = layers.Conv2DTranspose(2, 2, strides=2, padding="valid")(h)
+    h = layers.Conv2DTranspose(2, (3, 4), strides=(3, 2), padding="same")(h)
+    return keras.Model(x_in, h)
+
+
 NETWORKS = {
     "dcgan_generator": (lambda: dcgan_generator((16, 16, 1), 5, filters=4), (5,)),
     "ganomaly_decoder": (lambda: dcgan_decoder((28, 28, 1), 5, filters=4), (5,)),
     "mlp_decoder": (lambda: mlp_decoder(7, 5), (5,)),
     "conv_chain": (_conv_chain, (7, 6, 2)),
+    "transpose_chain": (_transpose_chain, (3, 5, 2)),
 }
 
 
@@ -76,5 +85,18 @@ def test_batched_apply_rejects_what_it_cannot_copy():
     normed = keras.Sequential([keras.Input((4,)), layers.LayerNormalization()])
     with pytest.raises(ConfigError, match="not supported"):
         batched_apply(normed, tile_weights(normed, 2), tf.zeros((2, 4)))
+    dense = keras.Sequential([keras.Input((4,)), layers.Dense(2)])
     with pytest.raises(ConfigError, match="weight tensors"):
-        batched_apply(normed, [], tf.zeros((2, 4)))
+        batched_apply(dense, [], tf.zeros((2, 4)))
+
+
+def test_search_layout_is_a_regrouping_of_the_same_weights():
+    net = _randomised(NETWORKS["dcgan_generator"][0])
+    batched = BatchedNetwork(net)
+    params = batched.tile(2)
+    assert sum(int(tf.size(p)) for p in params) == 2 * net.count_params() - 2 * sum(
+        int(tf.size(v)) for v in net.non_trainable_weights)
+    native = sorted(np.concatenate([v.numpy().ravel() for v in net.trainable_weights]))
+    np.testing.assert_array_equal(sorted(np.concatenate([p[1].numpy().ravel() for p in params])), native)
+    z = tf.constant(np.random.default_rng(3).normal(size=(2, 5)).astype("float32"))
+    np.testing.assert_allclose(batched(params, z).numpy(), net(z, training=False).numpy(), rtol=1e-4, atol=1e-5)

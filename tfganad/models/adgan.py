@@ -14,7 +14,7 @@ and the trained weights are never modified.
 
 All test points and all seeds of a chunk are searched at once: a chunk of b points is expanded to
 b·n_seed rows, each with its own z, its own generator weights (a leading copy dimension on every
-weight, run by `tfganad.networks.batched.batched_apply`) and its own Adam moments; `search_batch_size`
+weight, run by `tfganad.networks.batched.BatchedNetwork`) and its own Adam moments; `search_batch_size`
 test points per chunk bound the memory (each row holds 4 copies of the generator's weights: θ, ∇θ, m, v).
 
 Deviation: the n_seed starting points are one seeded draw shared by all test points (each point
@@ -34,7 +34,7 @@ import tensorflow as tf
 
 from tfganad.errors import ConfigError
 from tfganad.models.gan_detector import GANDetector
-from tfganad.networks.batched import batched_apply, chain_layers, tile_weights
+from tfganad.networks.batched import BatchedNetwork
 from tfganad.registry import register_model
 from tfganad.scores import l2_residual_score
 from tfganad.search import initial_latents, latent_search, map_chunks
@@ -83,7 +83,7 @@ class ADGAN(GANDetector):
         self.search_epsilon = float(search_epsilon)
         self.search_batch_size = int(search_batch_size)
         if self.generator_learning_rate > 0:
-            chain_layers(self.generator)  # fails now, not at scoring time, if copies are unsupported
+            BatchedNetwork(self.generator)  # fails now, not at scoring time, if copies are unsupported
 
     def get_config(self):
         config = super().get_config()
@@ -108,11 +108,12 @@ class ADGAN(GANDetector):
         seeds = tf.constant(initial_latents(self.seed, (self.n_seed, self.latent_dim)))
         z0 = tf.tile(seeds, [batch, 1])
         if self.generator_learning_rate > 0:
-            params = [z0] + tile_weights(self.generator, rows)
+            generator = BatchedNetwork(self.generator)
+            params = [z0] + generator.tile(rows)
             rates = [self.search_learning_rate] + [self.generator_learning_rate] * (len(params) - 1)
 
             def loss_fn(p):
-                return {"loss": l2_residual_score(x_rows, batched_apply(self.generator, p[1:], p[0]))}
+                return {"loss": l2_residual_score(x_rows, generator(p[1:], p[0]))}
         else:
             params, rates = [z0], [self.search_learning_rate]
 

@@ -2,10 +2,17 @@
 
 ADGAN (Deecke et al. 2018, Algorithm 1) adapts a private copy θ_j of the generator's parameters for
 every test point and seed. Running B such copies as one batched computation needs every weight to
-carry a leading copy dimension: Dense becomes `einsum('bi,bio->bo')`, Conv2D an image-patch
-extraction followed by a per-copy `einsum`, Conv2DTranspose the same on the zero-dilated input with the
-flipped kernel, BatchNorm (inference mode) a per-copy affine map on the layer's fixed moving
-statistics. Weight-free layers (activations, reshape, flatten, dropout) run as they are.
+carry a leading copy dimension: Dense becomes a batched matmul, Conv2D an image-patch extraction
+followed by a per-copy matmul, Conv2DTranspose the same per output phase (sub-pixel decomposition:
+each of the stride² phases is a small correlation with a subset of the kernel taps, so no multiply is
+spent on the zeros of a dilated input), BatchNorm (inference mode) a per-copy affine map on the
+layer's fixed moving statistics. Weight-free layers (activations, reshape, flatten, dropout) run as
+they are.
+
+`BatchedNetwork.layout` rearranges the copies once into the shapes these ops consume (a transposed
+convolution's kernel becomes one matrix per phase). The rearrangement only permutes and regroups
+elements, so an elementwise optimizer such as Adam follows exactly the same trajectory on it as on
+the Keras layout, while the search loop never pays for slicing kernels apart at every step.
 
 Only chain networks (one input, each layer feeding the next) built from those layers are supported;
 anything else raises ConfigError rather than silently computing something different. Computation is
@@ -44,57 +51,41 @@ def _expand_to(param, rank):
     return tf.reshape(param, [tf.shape(param)[0]] + [1] * (rank - 2) + [param.shape[-1]])
 
 
-def _patch_conv(h, kernel, strides, padding):
-    """Valid/same 2-D correlation with one kernel per sample: h (B, H, W, C), kernel (B, kh, kw, C, O)."""
-    kh, kw, c, o = kernel.shape[1:]
+def _patch_matmul(h, matrix, size, strides, padding):
+    """2-D correlation with one kernel per sample: h (B, H, W, C), matrix (B, kh·kw·C, O) whose rows are
+    ordered (kh, kw, C) like `tf.image.extract_patches`' patch depth."""
+    kh, kw = size
     patches = tf.image.extract_patches(h, sizes=[1, kh, kw, 1], strides=[1, strides[0], strides[1], 1],
                                        rates=[1, 1, 1, 1], padding=padding.upper())
-    # extract_patches lays each patch out as (kh, kw, C), the same order as the kernel's first three axes.
-    flat = tf.reshape(kernel, [tf.shape(kernel)[0], kh * kw * c, o])
-    return tf.einsum("bhwk,bko->bhwo", patches, flat)
+    shape = tf.shape(patches)
+    # A batched matmul (B, H·W, K) × (B, K, O): on CPU its gradient is far cheaper than einsum's.
+    out = tf.matmul(tf.reshape(patches, [shape[0], shape[1] * shape[2], patches.shape[-1]]), matrix)
+    return tf.reshape(out, [shape[0], shape[1], shape[2], matrix.shape[-1]])
 
 
-def _dilate(h, sh, sw):
-    """Inserts s − 1 zeros between neighbouring pixels: (B, H, W, C) → (B, (H−1)·sh+1, (W−1)·sw+1, C)."""
-    if sh == 1 and sw == 1:
-        return h
-    shape = tf.shape(h)
-    b, hh, ww, c = shape[0], shape[1], shape[2], h.shape[-1]
-    x = h[:, :, None, :, None, :]
-    x = tf.pad(x, [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]])
-    x = tf.reshape(x, [b, hh * sh, ww * sw, c])
-    return x[:, : (hh - 1) * sh + 1, : (ww - 1) * sw + 1, :]
+def _phases(size, kernel, stride, padding):
+    """Sub-pixel decomposition of a transposed convolution along one axis.
 
-
-def _transpose_padding(size, kernel, stride, padding):
-    """(left, right) padding of the dilated input so that a valid correlation gives Keras's output size."""
+    Output o = stride·q + r of phase r sums x[q + c_r − m]·W[t_r + stride·m] over the taps m (from
+    o = i·stride + t − pad_before). Returns (out_size, Q, left_pad, right_pad, phases) with one
+    (start, taps) per phase: a valid correlation of the padded input from `start` with the kernel taps
+    `taps` (in window order) gives that phase's Q outputs.
+    """
     if padding == "same":
         out = size * stride
         before = max(kernel - stride, 0) // 2
     else:
         out = size * stride + max(kernel - stride, 0)
         before = 0
-    left = kernel - 1 - before
-    right = out - 1 + before - (size - 1) * stride
-    return left, right
-
-
-def _conv_transpose(h, kernel, layer):
-    """Conv2DTranspose with one kernel per sample: correlation of the zero-dilated, padded input with the
-    spatially flipped kernel (kernel (B, kh, kw, O, C) in Keras's layout)."""
-    sh, sw = layer.strides
-    kh, kw = kernel.shape[1:3]
-    h_in, w_in = h.shape[1], h.shape[2]
-    if h_in is None or w_in is None:
-        raise ConfigError(f"{layer.name}: per-copy Conv2DTranspose needs static spatial sizes")
-    (top, bottom) = _transpose_padding(h_in, kh, sh, layer.padding)
-    (left, right) = _transpose_padding(w_in, kw, sw, layer.padding)
-    x = _dilate(h, sh, sw)
-    x = tf.pad(x, [[0, 0], [top, max(bottom, 0)], [left, max(right, 0)], [0, 0]])
-    if bottom < 0 or right < 0:
-        x = x[:, : x.shape[1] + min(bottom, 0), : x.shape[2] + min(right, 0), :]
-    flipped = tf.transpose(kernel[:, ::-1, ::-1, :, :], [0, 1, 2, 4, 3])
-    return _patch_conv(x, flipped, (1, 1), "valid")
+    q = -(-out // stride)
+    raw = []
+    for r in range(stride):
+        t_r, c_r = (r + before) % stride, (r + before) // stride
+        raw.append((c_r, list(range(t_r, kernel, stride))))
+    left = max(max(len(taps) - 1 - c for c, taps in raw), 0)
+    right = max(max(q - 1 + c - (size - 1) for c, _ in raw), 0)
+    phases = [(c - (len(taps) - 1) + left, taps[::-1]) for c, taps in raw]
+    return out, q, left, right, phases
 
 
 def _check_conv(layer):
@@ -106,66 +97,151 @@ def _check_conv(layer):
         raise ConfigError(f"{layer.name}: unsupported padding {layer.padding!r}")
 
 
-def batched_apply(network, weights, inputs):
-    """Runs `network` on `inputs` (B, ...) with copy b of every trainable weight applied to sample b.
+class BatchedNetwork:
+    """A chain Keras network evaluated with per-sample weight copies (see the module docstring).
 
-    Args:
-        network: a chain keras.Model (see module docstring); inference mode (BatchNorm uses its moving
-            statistics, dropout is off).
-        weights: list aligned with `network.trainable_weights`, each of shape (B, *weight.shape).
-        inputs: batch of inputs, first dimension B.
-
-    Returns:
-        The network's output for every sample, float32; equals `network(inputs, training=False)` when
-        every copy holds the network's own weights.
+    Example:
+        >>> net = BatchedNetwork(generator)
+        >>> params = net.tile(64)                  # 64 copies of the trained weights, search layout
+        >>> images = net(params, z)                # z: (64, latent_dim); copy b generates image b
     """
-    if len(weights) != len(network.trainable_weights):
-        raise ConfigError(f"{network.name}: got {len(weights)} weight tensors for "
-                          f"{len(network.trainable_weights)} trainable weights")
-    index = {id(v): i for i, v in enumerate(network.trainable_weights)}
 
-    def own(variable):
-        if variable is None:
-            return None
-        if id(variable) not in index:
-            raise ConfigError(f"{network.name}: {variable.path} is not trainable; cannot give it per-copy values")
-        return weights[index[id(variable)]]
+    def __init__(self, network):
+        self.network = network
+        self.layers = chain_layers(network)
+        index = {id(v): i for i, v in enumerate(network.trainable_weights)}
+        self._plan = []  # per layer: (layer, kind, indices of its trainable weights, static info)
+        for layer in self.layers:
+            own = {}
+            for attr in ("kernel", "bias", "gamma", "beta"):
+                var = getattr(layer, attr, None)
+                if var is not None and getattr(var, "trainable", False):
+                    own[attr] = index[id(var)]
+            covered = {index[id(v)] for v in layer.trainable_weights}
+            if covered != set(own.values()):
+                raise ConfigError(f"{network.name}: layer {layer.name!r} has weights this module cannot copy")
+            if not layer.weights:
+                kind = "plain"
+            elif isinstance(layer, keras.layers.Dense):
+                kind = "dense"
+            elif isinstance(layer, keras.layers.Conv2DTranspose):
+                _check_conv(layer)
+                kind = "conv_transpose"
+            elif isinstance(layer, keras.layers.Conv2D):
+                _check_conv(layer)
+                kind = "conv"
+            elif isinstance(layer, keras.layers.BatchNormalization) and layer.axis in (-1, len(layer.input.shape) - 1):
+                kind = "batch_norm"
+            else:
+                raise ConfigError(f"{network.name}: layer {layer.name!r} ({type(layer).__name__}) is not supported "
+                                  "with per-copy weights (Dense, Conv2D, Conv2DTranspose, last-axis "
+                                  "BatchNormalization and weight-free layers are)")
+            info = None
+            if kind == "conv_transpose":
+                h_in, w_in = layer.input.shape[1], layer.input.shape[2]
+                kh, kw = layer.kernel.shape[:2]
+                sh, sw = layer.strides
+                if h_in is None or w_in is None or kh < sh or kw < sw:
+                    raise ConfigError(f"{layer.name}: per-copy Conv2DTranspose needs static spatial sizes "
+                                      "and kernel >= strides")
+                info = (_phases(h_in, kh, sh, layer.padding), _phases(w_in, kw, sw, layer.padding))
+            self._plan.append((layer, kind, own, info))
 
-    h = tf.cast(inputs, tf.float32)
-    for layer in chain_layers(network):
-        if not layer.weights:
-            h = tf.cast(layer(h, training=False), tf.float32)
-        elif isinstance(layer, keras.layers.Dense):
-            if len(h.shape) != 2:
-                raise ConfigError(f"{layer.name}: per-copy Dense supports 2-D inputs only")
-            h = tf.einsum("bi,bio->bo", h, own(layer.kernel))
-            if layer.use_bias:
-                h = h + own(layer.bias)
-            h = layer.activation(h)
-        elif isinstance(layer, keras.layers.Conv2DTranspose):
-            _check_conv(layer)
-            h = _conv_transpose(h, own(layer.kernel), layer)
-            if layer.use_bias:
-                h = h + _expand_to(own(layer.bias), 4)
-            h = layer.activation(h)
-        elif isinstance(layer, keras.layers.Conv2D):
-            _check_conv(layer)
-            h = _patch_conv(h, own(layer.kernel), layer.strides, layer.padding)
-            if layer.use_bias:
-                h = h + _expand_to(own(layer.bias), 4)
-            h = layer.activation(h)
-        elif isinstance(layer, keras.layers.BatchNormalization):
-            if layer.axis not in (-1, len(h.shape) - 1):
-                raise ConfigError(f"{layer.name}: per-copy BatchNorm supports the last axis only")
-            mean = tf.cast(layer.moving_mean, tf.float32)
-            var = tf.cast(layer.moving_variance, tf.float32)
-            h = (h - mean) * tf.math.rsqrt(var + layer.epsilon)
-            if layer.scale:
-                h = h * _expand_to(own(layer.gamma), len(h.shape))
-            if layer.center:
-                h = h + _expand_to(own(layer.beta), len(h.shape))
-        else:
-            raise ConfigError(f"{network.name}: layer {layer.name!r} ({type(layer).__name__}) has weights and "
-                              "is not supported with per-copy weights (Dense, Conv2D, Conv2DTranspose, "
-                              "BatchNormalization are)")
-    return h
+    # ------------------------------------------------------------------ weights ------------------
+    def layout(self, weights) -> list:
+        """Native per-copy weights (aligned with `network.trainable_weights`, each (B, *shape)) → the
+        search layout consumed by `__call__` (same elements, regrouped)."""
+        if len(weights) != len(self.network.trainable_weights):
+            raise ConfigError(f"{self.network.name}: got {len(weights)} weight tensors for "
+                              f"{len(self.network.trainable_weights)} trainable weights")
+        out = []
+        for layer, kind, own, info in self._plan:
+            w = {k: tf.cast(weights[i], tf.float32) for k, i in own.items()}
+            if kind == "conv":
+                kh, kw, c, o = layer.kernel.shape
+                out.append(tf.reshape(w["kernel"], [-1, kh * kw * c, o]))
+            elif kind == "conv_transpose":
+                kern = tf.transpose(w["kernel"], [0, 1, 2, 4, 3])  # (B, kh, kw, C, O)
+                c, o = kern.shape[3], kern.shape[4]
+                (_, _, _, _, phases_h), (_, _, _, _, phases_w) = info
+                for _, taps_h in phases_h:
+                    for _, taps_w in phases_w:
+                        sub = tf.gather(tf.gather(kern, taps_h, axis=1), taps_w, axis=2)
+                        out.append(tf.reshape(sub, [-1, len(taps_h) * len(taps_w) * c, o]))
+            elif "kernel" in w:
+                out.append(w["kernel"])
+            for attr in ("bias", "gamma", "beta"):
+                if attr in w:
+                    out.append(w[attr])
+        return out
+
+    def tile(self, copies) -> list:
+        """`copies` copies of the network's current weights, in the search layout."""
+        single = self.layout([tf.cast(v, tf.float32)[None] for v in self.network.trainable_weights])
+        return [tf.repeat(p, copies, axis=0) for p in single]
+
+    # ------------------------------------------------------------------ forward ------------------
+    def __call__(self, params, inputs):
+        """Runs the network on `inputs` (B, ...) with copy b of every weight applied to sample b.
+
+        Args:
+            params: weights in the search layout (`layout` / `tile`), leading dimension B.
+            inputs: batch of inputs, leading dimension B.
+
+        Returns:
+            float32 outputs; equal to `network(inputs, training=False)` when every copy holds the
+            network's own weights.
+        """
+        params = list(params)
+        h = tf.cast(inputs, tf.float32)
+        for layer, kind, own, info in self._plan:
+            if kind == "plain":
+                h = tf.cast(layer(h, training=False), tf.float32)
+                continue
+            if kind == "dense":
+                if len(h.shape) != 2:
+                    raise ConfigError(f"{layer.name}: per-copy Dense supports 2-D inputs only")
+                h = tf.squeeze(tf.matmul(h[:, None, :], params.pop(0)), axis=1)
+            elif kind == "conv":
+                h = _patch_matmul(h, params.pop(0), layer.kernel.shape[:2], layer.strides, layer.padding)
+            elif kind == "conv_transpose":
+                h = self._conv_transpose(h, params, info, layer)
+            if kind == "batch_norm":
+                h = (h - tf.cast(layer.moving_mean, tf.float32)) * tf.math.rsqrt(
+                    tf.cast(layer.moving_variance, tf.float32) + layer.epsilon)
+                if "gamma" in own:
+                    h = h * _expand_to(params.pop(0), len(h.shape))
+                if "beta" in own:
+                    h = h + _expand_to(params.pop(0), len(h.shape))
+            else:
+                if "bias" in own:
+                    h = h + _expand_to(params.pop(0), len(h.shape))
+                h = layer.activation(h)
+        if params:
+            raise ConfigError(f"{self.network.name}: {len(params)} unused weight tensors")
+        return h
+
+    @staticmethod
+    def _conv_transpose(h, params, info, layer):
+        (out_h, qh, top, bottom, phases_h), (out_w, qw, left, right, phases_w) = info
+        sh, sw = layer.strides
+        x = tf.pad(h, [[0, 0], [top, bottom], [left, right], [0, 0]])
+        rows = []
+        for start_h, taps_h in phases_h:
+            cols = []
+            for start_w, taps_w in phases_w:
+                mh, mw = len(taps_h), len(taps_w)
+                window = x[:, start_h:start_h + qh + mh - 1, start_w:start_w + qw + mw - 1, :]
+                cols.append(_patch_matmul(window, params.pop(0), (mh, mw), (1, 1), "valid"))
+            rows.append(tf.stack(cols, axis=3))  # (B, qh, qw, sw, O)
+        out = tf.stack(rows, axis=2)  # (B, qh, sh, qw, sw, O)
+        out = tf.reshape(out, [tf.shape(h)[0], qh * sh, qw * sw, out.shape[-1]])
+        return out[:, :out_h, :out_w, :]
+
+
+def batched_apply(network, weights, inputs):
+    """Runs `network` on `inputs` with copy b of every trainable weight (Keras layout, aligned with
+    `network.trainable_weights`, each (B, *shape)) applied to sample b; see `BatchedNetwork`."""
+    net = BatchedNetwork(network)
+    return net(net.layout(weights), inputs)
+
