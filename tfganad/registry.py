@@ -7,6 +7,8 @@ import difflib
 from tfganad.errors import ConfigError
 
 _MODELS: dict[str, type] = {}
+# Classical baselines (tfganad/baselines.py): named in recipes like models, kept out of available_models().
+_BASELINES: dict[str, type] = {}
 
 
 def register_model(name: str):
@@ -22,6 +24,17 @@ def register_model(name: str):
     return wrap
 
 
+def register_baseline(name: str):
+    """Class decorator that registers a classical (scikit-learn) baseline under `name`."""
+
+    def wrap(cls):
+        _BASELINES[name] = cls
+        cls.registry_name = name
+        return cls
+
+    return wrap
+
+
 def did_you_mean(value: str, allowed) -> str:
     """Returns ' (did you mean X?)' when `value` is close to one of `allowed`, else ''."""
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
@@ -30,13 +43,15 @@ def did_you_mean(value: str, allowed) -> str:
 
 def get_model_class(name: str) -> type:
     """Returns the model class registered as `name`; raises ConfigError listing the valid names."""
+    import tfganad.baselines  # noqa: F401
     import tfganad.models  # noqa: F401  (registration side effect)
 
-    if name not in _MODELS:
+    if name not in _MODELS and name not in _BASELINES:
+        names = [*_MODELS, *_BASELINES]
         raise ConfigError(
-            f"unknown model {name!r}{did_you_mean(name, _MODELS)}; available: {', '.join(sorted(_MODELS))}"
+            f"unknown model {name!r}{did_you_mean(name, names)}; available: {', '.join(sorted(names))}"
         )
-    return _MODELS[name]
+    return _MODELS.get(name) or _BASELINES[name]
 
 
 def available_models() -> list[str]:
@@ -44,3 +59,10 @@ def available_models() -> list[str]:
     import tfganad.models  # noqa: F401
 
     return sorted(_MODELS)
+
+
+def available_baselines() -> list[str]:
+    """Names of every registered classical baseline (`iforest`, `ocsvm`, ...), sorted."""
+    import tfganad.baselines  # noqa: F401
+
+    return sorted(_BASELINES)

@@ -34,7 +34,7 @@ from tfganad.training.io import atomic_write_json, new_run_dir, write_table
 from tfganad.training.report import write_report
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def resolve_precision(name: str) -> str:
@@ -54,9 +54,12 @@ def resolve_strategy_name(name: str) -> str:
 
 
 def resolve_strategy(name: str):
-    """`default` (one device) or `mirrored` (all local GPUs, or the CPU)."""
+    """`default` (one device), `mirrored` (all local GPUs, or the CPU) or `multiworker` (TF_CONFIG)."""
     if resolve_strategy_name(name) == "mirrored":
         return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        from tfganad.distributed import multiworker_strategy  # one per process, see tfganad/distributed.py
+        return multiworker_strategy()
     return tf.distribute.get_strategy()
 
 
@@ -131,6 +134,9 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
     An interrupted case resumes from its last completed epoch (`case_dir/backup`, written every epoch
     with the optimizer state); the per-epoch history in `history.csv` spans all attempts.
     """
+    if getattr(get_model_class(recipe.model_name), "is_baseline", False):  # scikit-learn baselines
+        from tfganad.baselines import train_baseline
+        return train_baseline(recipe, data, case_dir, case)
     t = recipe.train
     case_dir.mkdir(parents=True, exist_ok=True)
     dump_recipe(recipe, case_dir / "recipe.yaml")
@@ -262,6 +268,9 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False) -> dict:
     interrupted run of the same recipe: finished cases are reused, unfinished ones continue.
     """
     cases = list(recipe.cases) or [""]
+    if recipe.train.strategy == "multiworker":  # before any TF op; only the chief writes run_dir
+        from tfganad.distributed import worker_run_dir
+        run_dir, resume = worker_run_dir(run_dir, resume)
     data_cache: dict = {}
 
     def data_for(sub):

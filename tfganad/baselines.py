@@ -1,0 +1,432 @@
+"""Classical anomaly detectors from scikit-learn, run on the same splits as the GAN models.
+
+Recipes name them like models (`model.name: iforest`); their constructor arguments are recipe keys and
+unknown keys are rejected by `tfganad.config` exactly as for models. Images are flattened to vectors.
+Every baseline follows the project's convention: `score_samples(x)` returns one score per sample,
+**higher = more anomalous**.
+
+| name | what | score |
+|---|---|---|
+| `iforest` | Isolation forest (Liu et al. 2008) | −`IsolationForest.score_samples` (the paper's s(x, n)) |
+| `ocsvm` | One-class SVM, RBF kernel (Schölkopf et al. 2001) | −`decision_function` |
+| `pca_kde` | PCA, then a Gaussian kernel density | −log density |
+| `pca_gmm` | PCA, then a Gaussian mixture | −log likelihood |
+| `pca_recon` | PCA reconstruction error | squared L2 distance to the principal subspace |
+
+These are the baselines of ALAD (Zenati et al. 2018, Table II: OC-SVM, IF) and ADGAN (Deecke et al.
+2018, Table 1: KDE and OC-SVM on PCA features, IF, GMM). `train_baseline` is what the runner calls for
+them: fit on the normal training split, threshold from normal validation scores, the same metrics.json
+keys as a GAN run, a report, and the test scores.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import pickle
+import time
+from typing import Optional
+
+import numpy as np
+
+from tfganad.errors import ConfigError, TrainingError
+from tfganad.registry import register_baseline
+
+SCALINGS = ("none", "standard", "minmax")
+
+
+def flatten(x) -> np.ndarray:
+    """(N, ...) samples → (N, features) float32 rows."""
+    x = np.asarray(x, dtype=np.float32)
+    return x.reshape(len(x), -1)
+
+
+class Baseline:
+    """Common part of the baselines: flattening, optional feature scaling and training subsample.
+
+    Subclasses set `score_name`, implement `_fit(rows)` and `_score(rows)` (higher = more anomalous),
+    and list every constructor argument explicitly (the recipe validator reads the signature).
+    """
+
+    is_baseline = True
+    is_image = False
+    score_name = "score"
+    input_kinds = ("image", "tabular")
+
+    def _init_common(self, input_shape, seed, scaling, max_train_samples):
+        # === Config ===
+        if scaling not in SCALINGS:
+            raise ConfigError(f"unknown model.scaling {scaling!r}; allowed: {', '.join(SCALINGS)}")
+        if max_train_samples is not None and max_train_samples < 2:
+            raise ConfigError(f"model.max_train_samples must be at least 2, got {max_train_samples}")
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.seed = int(seed)
+        self.scaling = scaling
+        self.max_train_samples = max_train_samples
+        self.scaler_ = None
+        self.n_fit_ = 0
+
+    def get_config(self) -> dict:
+        """Every constructor argument (the recipe's model section, without `name`)."""
+        import inspect
+
+        names = [n for n in inspect.signature(type(self).__init__).parameters if n != "self"]
+        config = {n: getattr(self, n) for n in names}
+        if config.get("input_shape") is not None:
+            config["input_shape"] = list(config["input_shape"])
+        return config
+
+    def _rows(self, x, fit: bool = False) -> np.ndarray:
+        rows = flatten(x)
+        if self.scaling == "none":
+            return rows
+        if fit:
+            from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+            self.scaler_ = (StandardScaler() if self.scaling == "standard" else MinMaxScaler()).fit(rows)
+        return self.scaler_.transform(rows).astype(np.float32)
+
+    def fit(self, x) -> "Baseline":
+        """Fits on normal training samples (a random subsample when `max_train_samples` is set)."""
+        x = np.asarray(x)
+        if len(x) < 2:
+            raise ConfigError(f"{self.registry_name} needs at least 2 training samples, got {len(x)}")
+        if self.max_train_samples and len(x) > self.max_train_samples:
+            keep = np.random.default_rng(self.seed).permutation(len(x))[: self.max_train_samples]
+            x = x[np.sort(keep)]
+        self.n_fit_ = len(x)
+        self._fit(self._rows(x, fit=True))
+        return self
+
+    def score_samples(self, x) -> np.ndarray:
+        """Anomaly score per sample, shape (N,), float64; higher = more anomalous."""
+        return np.asarray(self._score(self._rows(x)), dtype=np.float64).ravel()
+
+    def score_components(self, x) -> dict:
+        """{score_name: scores}, the same shape of result as a GAN model's score variants."""
+        return {self.score_name: self.score_samples(x)}
+
+    def reconstruct(self, x):
+        """Reconstruction of `x` (PCA baselines) in input space, or None."""
+        return None
+
+    def _fit(self, rows):
+        raise NotImplementedError
+
+    def _score(self, rows):
+        raise NotImplementedError
+
+
+class _PCABaseline(Baseline):
+    """Baselines working on PCA features (fitted on the training rows)."""
+
+    def _fit_pca(self, rows):
+        from sklearn.decomposition import PCA
+
+        k = min(self.pca_components, rows.shape[0], rows.shape[1])
+        self.pca_ = PCA(n_components=k, whiten=getattr(self, "whiten", False), random_state=self.seed).fit(rows)
+        return self.pca_.transform(rows)
+
+    def reconstruct(self, x):
+        rows = self._rows(x)
+        back = self.pca_.inverse_transform(self.pca_.transform(rows))
+        if self.scaler_ is not None:
+            back = self.scaler_.inverse_transform(back)
+        return back.reshape(np.asarray(x).shape).astype(np.float32)
+
+
+def _check_pca(pca_components, required: bool = True):
+    if pca_components is None and not required:
+        return
+    if not isinstance(pca_components, int) or isinstance(pca_components, bool) or pca_components < 1:
+        raise ConfigError(f"model.pca_components must be a positive integer, got {pca_components!r}")
+
+
+@register_baseline("iforest")
+class IForest(Baseline):
+    """Isolation forest (Liu, Ting & Zhou, ICDM 2008) on flattened inputs.
+
+    Args:
+        n_estimators: number of trees (scikit-learn default 100; ALAD uses the defaults).
+        max_samples: samples per tree (int, or a fraction in (0, 1]); None = min(256, n).
+        max_features: fraction of features per tree.
+        scaling: `none` | `standard` | `minmax`, fitted on the training split.
+        max_train_samples: fit on a random subsample of this size (None = all).
+        n_jobs: scikit-learn parallelism (1 keeps shared machines usable).
+    """
+
+    score_name = "iforest"
+
+    def __init__(self, input_shape=None, seed: int = 0, n_estimators: int = 100, max_samples=None,
+                 max_features: float = 1.0, scaling: str = "none", max_train_samples: Optional[int] = None,
+                 n_jobs: int = 1):
+        self._init_common(input_shape, seed, scaling, max_train_samples)
+        if n_estimators < 1:
+            raise ConfigError(f"model.n_estimators must be at least 1, got {n_estimators}")
+        if max_samples is not None and not (isinstance(max_samples, (int, float)) and max_samples > 0):
+            raise ConfigError(f"model.max_samples must be a positive integer, a fraction in (0, 1] or null, "
+                              f"got {max_samples!r}")
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.max_features = max_features
+        self.n_jobs = n_jobs
+
+    def _fit(self, rows):
+        from sklearn.ensemble import IsolationForest
+
+        self.estimator_ = IsolationForest(n_estimators=self.n_estimators,
+                                          max_samples="auto" if self.max_samples is None else self.max_samples,
+                                          max_features=self.max_features, random_state=self.seed,
+                                          n_jobs=self.n_jobs).fit(rows)
+
+    def _score(self, rows):
+        # score_samples is the negated anomaly score of the paper: negate back.
+        return -self.estimator_.score_samples(rows)
+
+
+@register_baseline("ocsvm")
+class OCSVM(Baseline):
+    """One-class SVM (Schölkopf et al. 2001), optionally on PCA features.
+
+    Args:
+        kernel: scikit-learn kernel (`rbf` as in ALAD and ADGAN).
+        nu: upper bound on the training outlier share (ADGAN: 0.1; ALAD: the expected anomaly share).
+        gamma: RBF inverse length scale: a number, `scale` (None, scikit-learn's default) or `auto`
+            (1 / n_features, ALAD's choice).
+        pca_components: project onto this many principal components first (None = raw features).
+        scaling, max_train_samples: as for every baseline; fitting is O(n²), hence the 10,000 default.
+    """
+
+    score_name = "ocsvm"
+
+    def __init__(self, input_shape=None, seed: int = 0, kernel: str = "rbf", nu: float = 0.1, gamma=None,
+                 pca_components: Optional[int] = None, scaling: str = "none",
+                 max_train_samples: Optional[int] = 10000):
+        self._init_common(input_shape, seed, scaling, max_train_samples)
+        if not 0.0 < nu <= 1.0:
+            raise ConfigError(f"model.nu must be in (0, 1], got {nu}")
+        if gamma is not None and gamma not in ("scale", "auto") and not (
+                isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and gamma > 0):
+            raise ConfigError(f"model.gamma must be a positive number, 'scale', 'auto' or null, got {gamma!r}")
+        _check_pca(pca_components, required=False)
+        self.kernel = kernel
+        self.nu = nu
+        self.gamma = gamma
+        self.pca_components = pca_components
+
+    def _fit(self, rows):
+        from sklearn.svm import OneClassSVM
+
+        if self.pca_components:
+            from sklearn.decomposition import PCA
+
+            k = min(self.pca_components, rows.shape[0], rows.shape[1])
+            self.pca_ = PCA(n_components=k, random_state=self.seed).fit(rows)
+            rows = self.pca_.transform(rows)
+        self.estimator_ = OneClassSVM(kernel=self.kernel, nu=self.nu,
+                                      gamma="scale" if self.gamma is None else self.gamma).fit(rows)
+
+    def _score(self, rows):
+        if self.pca_components:
+            rows = self.pca_.transform(rows)
+        return -self.estimator_.decision_function(rows)
+
+
+@register_baseline("pca_kde")
+class PCAKDE(_PCABaseline):
+    """Kernel density on PCA features (ADGAN's "KDE PCA" baseline); score = −log density.
+
+    Args:
+        pca_components: principal components kept (ADGAN searches 20…100).
+        bandwidth: kernel bandwidth: a number, `scott` (None) or `silverman`.
+        kernel: scikit-learn KernelDensity kernel.
+        whiten: whiten the PCA features (unit variance per component) before the density.
+        scaling, max_train_samples: as for every baseline; scoring costs O(n_train) per sample.
+    """
+
+    score_name = "kde"
+
+    def __init__(self, input_shape=None, seed: int = 0, pca_components: int = 32, bandwidth=None,
+                 kernel: str = "gaussian", whiten: bool = False, scaling: str = "none",
+                 max_train_samples: Optional[int] = 10000):
+        self._init_common(input_shape, seed, scaling, max_train_samples)
+        _check_pca(pca_components)
+        if bandwidth is not None and bandwidth not in ("scott", "silverman") and not (
+                isinstance(bandwidth, (int, float)) and not isinstance(bandwidth, bool) and bandwidth > 0):
+            raise ConfigError(f"model.bandwidth must be a positive number, 'scott', 'silverman' or null, "
+                              f"got {bandwidth!r}")
+        self.pca_components = pca_components
+        self.bandwidth = bandwidth
+        self.kernel = kernel
+        self.whiten = whiten
+
+    def _fit(self, rows):
+        from sklearn.neighbors import KernelDensity
+
+        feats = self._fit_pca(rows)
+        self.estimator_ = KernelDensity(kernel=self.kernel,
+                                        bandwidth="scott" if self.bandwidth is None else self.bandwidth).fit(feats)
+
+    def _score(self, rows):
+        return -self.estimator_.score_samples(self.pca_.transform(rows))
+
+
+@register_baseline("pca_gmm")
+class PCAGMM(_PCABaseline):
+    """Gaussian mixture on PCA features (ADGAN's "GMM" baseline); score = −log likelihood.
+
+    Args:
+        pca_components: principal components kept.
+        mixture_components: Gaussians in the mixture (ADGAN selects 2…20 by BIC).
+        covariance_type: `full` | `tied` | `diag` | `spherical`.
+        reg_covar: added to the covariance diagonals for stability.
+        whiten: whiten the PCA features first.
+        scaling, max_train_samples: as for every baseline.
+    """
+
+    score_name = "gmm"
+
+    def __init__(self, input_shape=None, seed: int = 0, pca_components: int = 32, mixture_components: int = 10,
+                 covariance_type: str = "full", reg_covar: float = 1e-6, whiten: bool = False,
+                 scaling: str = "none", max_train_samples: Optional[int] = None):
+        self._init_common(input_shape, seed, scaling, max_train_samples)
+        _check_pca(pca_components)
+        if mixture_components < 1:
+            raise ConfigError(f"model.mixture_components must be at least 1, got {mixture_components}")
+        if covariance_type not in ("full", "tied", "diag", "spherical"):
+            raise ConfigError(f"unknown model.covariance_type {covariance_type!r}; allowed: full, tied, diag, "
+                              f"spherical")
+        self.pca_components = pca_components
+        self.mixture_components = mixture_components
+        self.covariance_type = covariance_type
+        self.reg_covar = reg_covar
+        self.whiten = whiten
+
+    def _fit(self, rows):
+        from sklearn.mixture import GaussianMixture
+
+        feats = self._fit_pca(rows)
+        self.estimator_ = GaussianMixture(n_components=min(self.mixture_components, len(feats)),
+                                          covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+                                          random_state=self.seed).fit(feats)
+
+    def _score(self, rows):
+        return -self.estimator_.score_samples(self.pca_.transform(rows))
+
+
+@register_baseline("pca_recon")
+class PCARecon(_PCABaseline):
+    """PCA reconstruction error: ‖x − W Wᵀ(x − μ) − μ‖², the linear cousin of an autoencoder score.
+
+    Args:
+        pca_components: principal components kept.
+        scaling, max_train_samples: as for every baseline.
+    """
+
+    score_name = "reconstruction"
+
+    def __init__(self, input_shape=None, seed: int = 0, pca_components: int = 32, scaling: str = "none",
+                 max_train_samples: Optional[int] = None):
+        self._init_common(input_shape, seed, scaling, max_train_samples)
+        _check_pca(pca_components)
+        self.pca_components = pca_components
+
+    def _fit(self, rows):
+        self._fit_pca(rows)
+
+    def _score(self, rows):
+        back = self.pca_.inverse_transform(self.pca_.transform(rows))
+        return np.sum(np.square(rows.astype(np.float64) - back), axis=1)
+
+
+def _atomic_bytes(path: pathlib.Path, write):
+    """Writes through `write(fh)` into a temporary file, then renames it over `path`."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_test_scores(path, y_true, scores: dict):
+    """Writes `test_scores.npz` (y_true plus one array per score variant) atomically."""
+    path = pathlib.Path(path)
+    _atomic_bytes(path, lambda fh: np.savez_compressed(fh, y_true=np.asarray(y_true),
+                                                       **{k: np.asarray(v) for k, v in scores.items()}))
+
+
+def train_baseline(recipe, data, case_dir, case: str = "") -> dict:
+    """Fits, calibrates, evaluates and reports one baseline configuration → the runner's summary dict.
+
+    Same metrics.json keys as a GAN run (metrics, metrics_by_score, selected_on_test False, a
+    threshold from normal validation scores, train_seconds, versions, ...), plus `test_scores.npz`
+    and `model.pkl` (the fitted estimator; no SavedModel for scikit-learn models).
+    """
+    from tfganad.config import dump_recipe
+    from tfganad.scores.normalizers import ScoreNormalizer
+    from tfganad.training import metrics as M
+    from tfganad.training.io import atomic_write_json
+    from tfganad.training.report import write_report
+    from tfganad.training.runner import build_model, versions
+
+    case_dir = pathlib.Path(case_dir)
+    case_dir.mkdir(parents=True, exist_ok=True)
+    dump_recipe(recipe, case_dir / "recipe.yaml")
+    model = build_model(recipe, data.input_shape)
+    start = time.perf_counter()
+    model.fit(data.x_train)
+    train_seconds = time.perf_counter() - start
+    val = model.score_samples(data.x_val) if len(data.x_val) else np.zeros(0)
+    if len(val) and not np.all(np.isfinite(val)):
+        raise TrainingError(f"{recipe.model_name} gives {int(np.sum(~np.isfinite(val)))} non-finite validation "
+                            f"scores; try model.scaling: standard")
+    normalizer = ScoreNormalizer(recipe.evaluation.normalizer)
+    threshold = float("nan")
+    if len(val):
+        normalizer.fit(val)
+        threshold = float(np.quantile(val, recipe.evaluation.threshold_quantile))
+    start_score = time.perf_counter()
+    test_scores = model.score_components(data.x_test)
+    score_seconds = time.perf_counter() - start_score
+    main = test_scores[model.score_name]
+    contamination = recipe.evaluation.contamination
+    if contamination is None:
+        contamination = data.contamination
+    metrics = M.evaluate_scores(data.y_test, main, contamination, threshold)
+    by_score = {name: {"auroc": M.auroc(data.y_test, s), "auprc": M.auprc(data.y_test, s)}
+                for name, s in test_scores.items() if np.all(np.isfinite(s))}
+    summary = {
+        "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,
+        "data": f"{recipe.data.source}/{data.info.get('protocol')}",
+        "selection": "none", "selected_on_test": False, "selected_epoch": 1, "epochs_run": 1,
+        "train_seconds": train_seconds, "score_seconds": score_seconds, "precision": "float64",
+        "threshold": threshold, "normalizer": {"kind": normalizer.kind, "offset": normalizer.offset,
+                                               "scale": normalizer.scale},
+        "metrics": metrics, "metrics_by_score": by_score, "history": {}, "test_monitor": {}, "stopped": None,
+        "seed": recipe.seed, "data_summary": data.summary(), "versions": versions(),
+        "epochs_before_resume": 0, "baseline": True, "n_fit": model.n_fit_,
+        "model_params": model.get_config(),
+        "train_images_per_second": model.n_fit_ / max(train_seconds, 1e-9),
+    }
+    grid = None
+    if len(data.x_test) and np.asarray(data.x_test).ndim == 4:
+        order = np.argsort(data.y_test, kind="stable")
+        pick = np.concatenate([order[:4], order[-4:]])
+        rec = model.reconstruct(data.x_test[pick])
+        if rec is not None:
+            grid = (data.x_test[pick], rec, data.y_test[pick])
+    write_report(case_dir / "report", summary, data.y_test, main, grid)
+    save_test_scores(case_dir / "test_scores.npz", data.y_test, test_scores)
+    if recipe.export.keras_file:
+        _atomic_bytes(case_dir / "model.pkl", lambda fh: pickle.dump(model, fh))
+    atomic_write_json(case_dir / "metrics.json", summary)
+    return summary
+
+
+__all__ = ["Baseline", "IForest", "OCSVM", "PCAGMM", "PCAKDE", "PCARecon", "flatten", "save_test_scores",
+           "train_baseline"]
