@@ -273,10 +273,15 @@ class AdversarialDetector(keras.Model):
 
     # ------------------------------------------------------------------ EMA weights ---------------
     def _ema_pairs(self):
+        seen = set()
         for p, opt in self.player_optimizers.items():
             inner = getattr(opt, "inner_optimizer", opt)
             if getattr(inner, "use_ema", False) and getattr(inner, "_model_variables_moving_average", None):
-                yield from zip(self.player_variables(p), inner._model_variables_moving_average)
+                for var, avg in zip(self.player_variables(p), inner._model_variables_moving_average):
+                    # A variable owned by two players (a shared generator) is swapped once, not twice.
+                    if id(var) not in seen:
+                        seen.add(id(var))
+                        yield var, avg
 
     def has_ema(self) -> bool:
         """True when at least one player's optimizer keeps an EMA of its variables."""

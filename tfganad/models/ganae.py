@@ -218,15 +218,6 @@ class GANAE(AdversarialDetector):
             "ae_loss": self.reconstruction_weight * ae_loss,
         }
 
-    def _ema_pairs(self):
-        # G belongs to two players, so two optimizers keep an EMA of it; swapping both copies in turn
-        # would not be an involution. One copy per variable (the first player's) is used.
-        seen = set()
-        for variable, average in super()._ema_pairs():
-            if id(variable) not in seen:
-                seen.add(id(variable))
-                yield variable, average
-
     def score_components(self, x, training=False):
         x = keras.ops.cast(keras.ops.convert_to_tensor(x), "float32")
         z_enc = self.encoder(x, training=training)
