@@ -47,6 +47,7 @@ def test_fitted_attributes_and_shapes(fitted, toy):
     assert isinstance(fitted.threshold_, float)
     assert fitted.n_features_in_ == 12 and fitted.input_shape_ == (12,)
     assert set(fitted.history_) >= {"d_loss", "g_loss", "e_loss"}
+    assert fitted.selected_epoch_ == 2  # no validation_fraction: the last epoch
     x = toy["x_in"][:7]
     assert fitted.decision_function(x).shape == (7,)
     pred = fitted.predict(x)
@@ -139,13 +140,18 @@ def test_pipeline_with_scaler():
     rng = np.random.default_rng(3)
     # Features on very different scales: the StandardScaler step makes them comparable for the MLPs.
     x = _blobs(rng, 96) * np.linspace(1, 100, 12, dtype="float32")
-    pipe = make_pipeline(StandardScaler(), tfganad.Detector("egbad", epochs=1, batch_size=32, random_state=0,
-                                                            **TINY_EGBAD))
+    pipe = make_pipeline(StandardScaler(), tfganad.Detector("egbad", epochs=3, batch_size=32, random_state=0,
+                                                            validation_fraction=0.25, **TINY_EGBAD))
     pipe.set_params(detector__contamination=0.25, detector__latent_dim=3)
     assert pipe.get_params()["detector__latent_dim"] == 3
     pipe.fit(x)
     det = pipe[-1]
     assert det.model_.latent_dim == 3
+    # validation_fraction: the epoch with the lowest mean score on the held-out quarter is kept,
+    # while the threshold still comes from the scores of all training rows.
+    assert len(det.history_["val_score"]) == 3
+    assert det.selected_epoch_ == int(np.argmin(det.history_["val_score"])) + 1
+    assert det.decision_scores_.shape == (len(x),)
     assert pipe.decision_function(x[:5]).shape == (5,)
     assert abs(pipe.predict(x).mean() - 0.25) <= 1.0 / len(x)
     assert pipe.predict_proba(x[:4]).shape == (4, 2)
@@ -186,10 +192,10 @@ def test_images_are_scaled_to_minus_one_one_and_resized():
     ({"learning_rate": 0.0}, "learning_rate"),
     ({"random_state": 1.5}, "random_state"),
     ({"value_range": (1, 1)}, "value_range"),
+    ({"validation_fraction": 0.6}, "validation_fraction"),
     ({"image_size": "big"}, "image_size"),
     ({"model": "egbda"}, "did you mean 'egbad'"),
     ({"latnet_dim": 4}, "did you mean 'latent_dim'"),
-    ({"model": "ganomaly"}, "image inputs only"),
 ])
 def test_invalid_configuration_raises_config_error(kwargs, match):
     x = np.random.default_rng(0).normal(size=(8, 12)).astype("float32")
@@ -197,6 +203,17 @@ def test_invalid_configuration_raises_config_error(kwargs, match):
         x = x.reshape(8, 4, 3)
     with pytest.raises(ConfigError, match=match):
         tfganad.Detector(**kwargs).fit(x)
+
+
+def test_image_only_model_rejects_table_rows():
+    from tfganad.registry import get_model_class
+
+    image_only = [n for n in tfganad.available_models()
+                  if "tabular" not in getattr(get_model_class(n), "input_kinds", ("image", "tabular"))]
+    if not image_only:
+        pytest.skip("every registered model accepts table rows")
+    with pytest.raises(ConfigError, match="image inputs only.*models for tabular data: .*egbad"):
+        tfganad.Detector(image_only[0]).fit(np.zeros((8, 12), "float32"))
 
 
 @pytest.mark.parametrize("x, match", [

@@ -21,6 +21,8 @@ Inputs:
 from __future__ import annotations
 
 import inspect
+import os
+import tempfile
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -65,6 +67,10 @@ class Detector(BaseEstimator):
         value_range: (low, high) of raw image values mapped to [-1, 1], e.g. (0, 255); None fits
             it on the training data's min and max. Ignored for table rows.
         standardize: z-score table rows with the training rows' per-feature mean and std.
+        validation_fraction: if set (in (0, 0.5]), hold out this share of X (drawn with random_state)
+            and keep the epoch with the lowest mean anomaly score on it (`val_score`, the CLI's default
+            model selection; GAN training is noisy from epoch to epoch); None trains on all of X and
+            keeps the last epoch, as PyOD does.
         verbose: Keras progress output of `fit` (0 silent, 1 bar, 2 one line per epoch).
         **model_params: constructor arguments of the model class (e.g. latent_dim=16, case="case1");
             returned by `get_params` and settable with `set_params` like the named ones.
@@ -75,13 +81,14 @@ class Detector(BaseEstimator):
             on inputs transformed by `preprocess`.
         decision_scores_: raw anomaly scores of the training data (higher = more anomalous).
         threshold_: decision threshold on raw scores; `labels_`: training labels (1 = anomalous).
-        input_shape_: sample shape the model sees (after resizing); history_: Keras training history.
+        input_shape_: sample shape the model sees (after resizing); history_: Keras training history;
+        selected_epoch_: the epoch whose weights `model_` holds (1-based).
     """
 
     def __init__(self, model: str = "egbad", contamination: float = 0.1, epochs: int = 10,
                  batch_size: int = 64, learning_rate: float = 2e-4, beta_1: float = 0.5, random_state=None,
-                 image_size=None, value_range=None, standardize: bool = False, verbose: int = 0,
-                 **model_params):
+                 image_size=None, value_range=None, standardize: bool = False, validation_fraction=None,
+                 verbose: int = 0, **model_params):
         self.model = model
         self.contamination = contamination
         self.epochs = epochs
@@ -92,6 +99,7 @@ class Detector(BaseEstimator):
         self.image_size = image_size
         self.value_range = value_range
         self.standardize = standardize
+        self.validation_fraction = validation_fraction
         self.verbose = verbose
         self.model_params = dict(model_params)
 
@@ -149,6 +157,10 @@ class Detector(BaseEstimator):
         if self.random_state is not None and (isinstance(self.random_state, bool)
                                               or not isinstance(self.random_state, (int, np.integer))):
             raise ConfigError(f"random_state must be an integer or None, got {self.random_state!r}")
+        v = self.validation_fraction
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))
+                              or not 0.0 < float(v) <= 0.5):
+            raise ConfigError(f"validation_fraction must be None or a number in (0, 0.5], got {v!r}")
         if self.value_range is not None:
             try:
                 low, high = (float(v) for v in self.value_range)
@@ -263,7 +275,7 @@ class Detector(BaseEstimator):
         """
         import keras
 
-        from tfganad.data.pipeline import train_dataset
+        from tfganad.data.pipeline import eval_dataset, train_dataset
 
         cls = self._validate_params()
         x = self._as_array(X, "X")
@@ -294,13 +306,33 @@ class Detector(BaseEstimator):
             raise
         net.build_from_sample(xp)
         net.compile(learning_rate=float(self.learning_rate), beta_1=float(self.beta_1), run_eagerly=False)
-        batch = min(int(self.batch_size), len(xp))
         seed = int(self.random_state) if self.random_state is not None else None
-        history = net.fit(train_dataset(xp, batch, seed), epochs=int(self.epochs), verbose=self.verbose,
-                          callbacks=callbacks, shuffle=False)
+        x_fit, x_val = xp, None
+        if self.validation_fraction is not None:
+            order = np.random.default_rng(seed).permutation(len(xp))
+            n_val = max(1, int(round(float(self.validation_fraction) * len(xp))))
+            if len(xp) - n_val < 2:
+                raise DataError(f"validation_fraction={self.validation_fraction} leaves fewer than 2 of "
+                                f"{len(xp)} samples for training")
+            x_fit, x_val = xp[order[n_val:]], xp[order[:n_val]]
+        batch = min(int(self.batch_size), len(x_fit))
+        callbacks = list(callbacks or [])
+        with tempfile.TemporaryDirectory(prefix="tfganad-detector-") as tmp:
+            checkpoint = os.path.join(tmp, "best.weights.h5")
+            if x_val is not None:
+                callbacks.insert(0, keras.callbacks.ModelCheckpoint(
+                    checkpoint, monitor="val_score", mode="min", save_best_only=True, save_weights_only=True))
+            history = net.fit(train_dataset(x_fit, batch, seed), epochs=int(self.epochs), verbose=self.verbose,
+                              callbacks=callbacks, shuffle=False,
+                              validation_data=None if x_val is None else eval_dataset(x_val, _SCORE_BATCH))
+            self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+            self.selected_epoch_ = len(next(iter(self.history_.values()), []))
+            val = np.asarray(self.history_.get("val_score", []), np.float64)
+            if x_val is not None and os.path.exists(checkpoint) and np.any(np.isfinite(val)):
+                net.load_weights(checkpoint)
+                self.selected_epoch_ = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan))) + 1
         self.model_ = net
         self.input_shape_ = tuple(xp.shape[1:])
-        self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.decision_scores_ = self._score(xp)
         if not np.all(np.isfinite(self.decision_scores_)):
             raise DataError(f"{int(np.sum(~np.isfinite(self.decision_scores_)))} training scores are NaN/inf: "
