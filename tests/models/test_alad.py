@@ -13,7 +13,7 @@ from tfganad.models.alad import ALAD, ALAD_CASES, resolve_architecture
 
 def _model(x, **kwargs):
     config = ALAD.small_config(x.shape[1:])
-    config.pop("case")
+    config.pop("case", None)
     config.update(kwargs)
     return ALAD(**config)
 

@@ -173,10 +173,8 @@ class ALAD(AdversarialDetector):
 
     @classmethod
     def small_config(cls, input_shape):
-        # No spectral norm here: its power-iteration vector is a non-trainable variable that every
-        # training call updates, which the generic contract test reads as a frozen weight changing.
-        # tests/models/test_alad.py covers the SN cases.
-        return {"input_shape": list(input_shape), "latent_dim": 8, "filters": 4, "case": "baseline_dl"}
+        # Full ALAD (spectral norm and D_zz on), so the generic contract tests cover both switches.
+        return {"input_shape": list(input_shape), "latent_dim": 8, "filters": 4}
 
     def discriminators(self) -> list:
         """The discriminators player `d` trains: D_xz, D_xx and, when enabled, D_zz."""
