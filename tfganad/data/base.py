@@ -54,5 +54,8 @@ class AnomalyData:
     def summary(self) -> str:
         """One line with split sizes and the test anomaly share."""
         share = float(np.mean(self.y_test)) if len(self.y_test) else 0.0
-        return (f"train {len(self.x_train)} normal, validation {len(self.x_val)} normal, "
+        train = f"train {len(self.x_train)} normal"
+        if self.y_train is not None and len(self.y_train) and np.any(self.y_train):
+            train = f"train {len(self.x_train)} ({float(np.mean(self.y_train)):.1%} anomalous, unfiltered)"
+        return (f"{train}, validation {len(self.x_val)}, "
                 f"test {len(self.x_test)} ({share:.1%} anomalous), input shape {self.input_shape}")
