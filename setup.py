@@ -42,6 +42,8 @@ setup(
             "tfganad-train = tfganad.cli.main:train",
             "tfganad-export = tfganad.cli.main:export",
             "tfganad-score = tfganad.cli.main:score",
+            "tfganad-sweep = tfganad.cli.sweep:sweep",
+            "tfganad-report = tfganad.cli.report:report",
         ]
     },
     classifiers=[
