@@ -33,4 +33,5 @@ __all__ = [
 from tfganad.networks.batched import BatchedNetwork, batched_apply, tile_weights  # noqa: E402
 from tfganad.networks.dcgan_gan import ClipConstraint, dcgan_critic, dcgan_generator, mlp_critic  # noqa: E402
 
-__all__ += ["BatchedNetwork", "ClipConstraint", "batched_apply", "dcgan_critic", "dcgan_generator", "mlp_critic", "tile_weights"]
+__all__ += ["BatchedNetwork", "ClipConstraint", "batched_apply", "dcgan_critic", "dcgan_generator", "mlp_critic",
+            "tile_weights"]
