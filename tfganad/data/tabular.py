@@ -188,8 +188,9 @@ def read_arrhythmia_mat(path) -> LabeledData:
 
     try:
         mat = scipy.io.loadmat(str(path))
-    except (OSError, ValueError, TypeError) as exc:
-        raise DataError(f"cannot read {str(path)!r} as a MATLAB file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - scipy raises IndexError/struct.error/... on corrupt files
+        raise DataError(f"cannot read {str(path)!r} as a MATLAB file ({type(exc).__name__}); "
+                        f"the file is corrupt or not a .mat file") from None
     if "X" not in mat or "y" not in mat:
         keys = ", ".join(k for k in mat if not k.startswith("__"))
         raise DataError(f"{str(path)!r} must hold arrays 'X' and 'y' (ODDS layout); found {keys}")
