@@ -35,7 +35,7 @@ setup(
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
-        "dev": ["pytest>=8", "pytest-xdist>=3"],
+        "dev": ["pytest>=8", "pytest-xdist>=3", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
     },
     entry_points={
         "console_scripts": [
