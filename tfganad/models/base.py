@@ -153,9 +153,12 @@ class AdversarialDetector(keras.Model):
 
     def build_from_sample(self, x=None):
         """Builds the model by calling it once (fit never calls `__call__`; export and save need it)."""
+        if self.built:
+            return self
         if x is None:
-            x = np.zeros((2, *self.input_shape_), np.float32)
-        self(keras.ops.convert_to_tensor(np.asarray(x[:2], np.float32)))
+            x = np.zeros((1, *self.input_shape_), np.float32)
+        # Traced, not eager: a latent-search score (AnoGAN, ADGAN) runs its step loop as a graph.
+        tf.function(lambda t: self(t, training=False))(tf.convert_to_tensor(np.asarray(x[:1], np.float32)))
         return self
 
     # ------------------------------------------------------------------ compile / save ------------
