@@ -131,3 +131,12 @@ def test_runner_trains_a_baseline_with_the_gan_metrics_keys(tmp_path):
     data = load_data(recipe.data, recipe.seed)
     val = IForest(n_estimators=30, seed=0).fit(data.x_train).score_samples(data.x_val)
     assert summary["threshold"] == pytest.approx(float(np.quantile(val, 0.95)))
+
+
+def test_failed_mixture_fit_is_a_training_error_with_advice():
+    from tfganad.baselines import PCAGMM
+    from tfganad.errors import TrainingError
+
+    x = np.repeat(np.eye(4, dtype="float32")[:3], 20, axis=0)  # three points, each repeated: collapsed components
+    with pytest.raises(TrainingError, match="raise model.reg_covar"):
+        PCAGMM(pca_components=2, mixture_components=3, reg_covar=0.0).fit(x)

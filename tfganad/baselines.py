@@ -304,13 +304,18 @@ class PCAGMM(_PCABaseline):
     def _fit(self, rows):
         from sklearn.mixture import GaussianMixture
 
-        feats = self._fit_pca(rows)
-        self.estimator_ = GaussianMixture(n_components=min(self.mixture_components, len(feats)),
-                                          covariance_type=self.covariance_type, reg_covar=self.reg_covar,
-                                          random_state=self.seed).fit(feats)
+        # float64: tabular data with many duplicate rows (KDD99) makes float32 covariances singular.
+        feats = self._fit_pca(rows).astype(np.float64)
+        try:
+            self.estimator_ = GaussianMixture(n_components=min(self.mixture_components, len(feats)),
+                                              covariance_type=self.covariance_type, reg_covar=self.reg_covar,
+                                              random_state=self.seed).fit(feats)
+        except ValueError as exc:
+            raise TrainingError(f"pca_gmm: the mixture fit failed ({str(exc).split('.')[0]}); raise "
+                                f"model.reg_covar (now {self.reg_covar}) or lower model.mixture_components") from None
 
     def _score(self, rows):
-        return -self.estimator_.score_samples(self.pca_.transform(rows))
+        return -self.estimator_.score_samples(self.pca_.transform(rows).astype(np.float64))
 
 
 @register_baseline("pca_recon")

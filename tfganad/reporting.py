@@ -181,8 +181,9 @@ def plot_per_class(items, metric: str, path, title: str) -> str:
     for i, s in enumerate(series):
         means = [lookup.get((s, c), (np.nan, 0.0, 0))[0] for c in classes]
         stds = [lookup.get((s, c), (np.nan, 0.0, 0))[1] for c in classes]
-        ax.bar(x - 0.4 + width * (i + 0.5), means, width, yerr=stds, capsize=2, label=s, color=cmap(i % cmap.N),
-               error_kw={"elinewidth": 0.8})
+        seeds = max(lookup.get((s, c), (np.nan, 0.0, 0))[2] for c in classes)
+        ax.bar(x - 0.4 + width * (i + 0.5), means, width, yerr=stds if seeds > 1 else None, capsize=2, label=s,
+               color=cmap(i % cmap.N), error_kw={"elinewidth": 0.8})
     ax.set_xticks(x, [str(c) for c in classes])
     key = items[0].get("class_key") or "class"
     ax.set(xlabel=key.replace("_", " "), ylabel=metric.upper(), ylim=(0, 1.02), title=title)
@@ -417,7 +418,9 @@ def write_sweep_report(results, out_dir=None, html_too: bool = False, metrics=DE
     lines += ["## Paper vs ours", ""]
     if pv:
         lines += ["Published numbers from `tfganad/data/published.yaml` (source and verified flag per entry); "
-                  "difference = ours − paper.", "",
+                  "difference = ours − paper. Per-class rows: ours = mean ± std over seeds (n seeds); "
+                  "'mean of k classes' rows: the mean over classes of those means, ± their spread over classes.",
+                  "",
                   "| data | model | series | class | metric | paper | ours | n | difference | verified | source |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for p in pv:
