@@ -572,6 +572,15 @@ def _redirect_output(path):
 def _worker_init(threads: int):
     """Worker process set-up (spawn): TF is imported here, in the worker, with a share of the cores."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # A sweep killed from outside (timeout, job time limit) must not leave a worker training on in a
+    # cell directory that the next run will resume: on Linux, die with the parent.
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
     import tensorflow as tf
 
     try:
