@@ -199,7 +199,8 @@ def model_arguments(model_cls) -> dict:
 def validate_model_params(model_name: str, params: dict) -> dict:
     """Checks that every key is a constructor argument of the model (and simple types match defaults)."""
     cls = get_model_class(model_name)
-    allowed = model_arguments(cls)
+    # A wrapper model (the GAN ensemble) also accepts its base model's arguments.
+    allowed = cls.recipe_arguments(params) if hasattr(cls, "recipe_arguments") else model_arguments(cls)
     for key, value in params.items():
         if key not in allowed:
             raise ConfigError(

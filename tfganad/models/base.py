@@ -7,6 +7,8 @@ Subclasses supply hooks and never write their own `train_step`:
 * `compute_losses(x, training)`: dict with one `<player>_loss` scalar per player (plus extra scalars
   to log), all from one forward pass;
 * `update_schedule()`: which players step, how often (e.g. n_critic discriminator steps first);
+* optionally `phase_active(players)` (gate a phase on training progress) and `after_update(players,
+  losses)` (graph code after a step, e.g. re-initialising a collapsed discriminator);
 * `score_components(x)`: dict of per-sample scores; `anomaly_score(x)` picks the configured one;
 * optionally `reconstruct(x)` and `generate(z)` for image grids and localisation.
 
@@ -46,6 +48,9 @@ class AdversarialDetector(keras.Model):
     players: tuple = ("d", "g")
     #: extra scalars that `compute_losses` returns and that are tracked like the losses
     extra_metrics: tuple = ()
+    #: attribute names of the discriminator-side networks (D, critic, ...); a GAN ensemble pairs the
+    #: generator side of one member with these networks of another
+    adversary_attributes: tuple = ()
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, seed: int = 0, **kwargs):
         super().__init__(**kwargs)
@@ -71,6 +76,8 @@ class AdversarialDetector(keras.Model):
             shape=(), initializer=keras.initializers.Constant(np.inf), trainable=False, name="threshold"
         )
         self.player_optimizers = {}
+        # Players of the update in progress (None outside one); plain attribute, not tracked state.
+        object.__setattr__(self, "_stepping", None)
 
     # ------------------------------------------------------------------ hooks (override) -----------
     def player_networks(self) -> dict:
@@ -84,6 +91,19 @@ class AdversarialDetector(keras.Model):
     def update_schedule(self) -> list:
         """List of (players, repeats): e.g. [(("d",), 5), (("g",), 1)] for WGAN's n_critic = 5."""
         return [(self.players, 1)]
+
+    def phase_active(self, players):
+        """True when `players` step in this phase of the schedule; or a boolean tensor, to gate a phase
+        on training progress (f-AnoGAN's two stages)."""
+        return True
+
+    def after_update(self, players, losses: dict):
+        """Runs in the graph after `players` stepped (e.g. re-initialising a collapsed D); no-op here."""
+
+    def stepping(self, player: str) -> bool:
+        """True when `player` steps in the current update (always, outside one): `compute_losses` may
+        skip losses nobody differentiates."""
+        return self._stepping is None or player in self._stepping
 
     def score_components(self, x, training: bool = False) -> dict:
         """Named per-sample scores of a batch, shape (batch,) each, higher = more anomalous."""
@@ -231,13 +251,30 @@ class AdversarialDetector(keras.Model):
 
     # ------------------------------------------------------------------ the one loop -------------
     def _apply_update(self, x, players):
+        """One update of `players` (one forward pass, one optimizer step each), gated by `phase_active`."""
+        active = self.phase_active(players)
+        if active is True:
+            return self._gradient_step(x, players)
+        names = [f"{p}_loss" for p in players]
+
+        def step():
+            losses = self._gradient_step(x, players)
+            return {n: tf.cast(losses[n], tf.float32) for n in names}
+
+        return tf.cond(active, step, lambda: {n: tf.constant(0.0, tf.float32) for n in names})
+
+    def _gradient_step(self, x, players):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape(persistent=True) as tape:
-            losses = self.compute_losses(x, training=True)
-            scaled = {
-                p: self.player_optimizers[p].scale_loss(tf.cast(losses[f"{p}_loss"], tf.float32) / replicas)
-                for p in players
-            }
+        object.__setattr__(self, "_stepping", tuple(players))
+        try:
+            with tf.GradientTape(persistent=True) as tape:
+                losses = self.compute_losses(x, training=True)
+                scaled = {
+                    p: self.player_optimizers[p].scale_loss(tf.cast(losses[f"{p}_loss"], tf.float32) / replicas)
+                    for p in players
+                }
+        finally:
+            object.__setattr__(self, "_stepping", None)
         for p in players:
             variables = self.player_variables(p)
             grads = tape.gradient(scaled[p], variables)
@@ -247,16 +284,21 @@ class AdversarialDetector(keras.Model):
                 raise ValueError(f"{p}_loss does not depend on {missing[:3]}; check player_networks()")
             self.player_optimizers[p].apply_gradients(zip(grads, variables))
         del tape
+        self.after_update(players, losses)
+        return losses
+
+    def run_schedule(self, x) -> dict:
+        """Runs one step of `update_schedule()` on batch x → the losses of its updates (last one wins)."""
+        losses = {}
+        for players, repeats in self.update_schedule():
+            for _ in range(int(repeats)):
+                losses.update(self._apply_update(x, players))
         return losses
 
     def train_step(self, data):
         if not self.player_optimizers:
             raise RuntimeError("call model.compile() before fit()")
-        x = _unpack_x(data)
-        losses = {}
-        for players, repeats in self.update_schedule():
-            for _ in range(int(repeats)):
-                losses.update(self._apply_update(x, players))
+        losses = self.run_schedule(_unpack_x(data))
         for name, tracker in self._trackers.items():
             if name in losses:
                 tracker.update_state(losses[name])

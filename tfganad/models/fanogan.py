@@ -130,7 +130,7 @@ class FAnoGAN(GANDetector):
     def _encoder_start(self) -> int:
         return self.gan_steps if self.encoder_start_step is None else self.encoder_start_step
 
-    def stage_active(self, players):
+    def phase_active(self, players):
         """True (Python) when `players` always train, else a boolean tensor: is their stage running now?"""
         generator_updates = self.player_optimizers["g"].iterations
         if "e" in players:
@@ -140,16 +140,6 @@ class FAnoGAN(GANDetector):
         if self.gan_steps is None:
             return True
         return generator_updates < self.gan_steps
-
-    def _apply_update(self, x, players):
-        active = self.stage_active(players)
-        if active is True:
-            return super()._apply_update(x, players)
-
-        def idle():
-            return {f"{p}_loss": tf.constant(0.0, tf.float32) for p in players}
-
-        return tf.cond(active, lambda: super(FAnoGAN, self)._apply_update(x, players), idle)
 
     def sample_latent(self, batch_size):
         if self.latent_prior == "normal":
@@ -169,7 +159,7 @@ class FAnoGAN(GANDetector):
 
     def compute_losses(self, x, training):
         out = self.gan_losses(x, training)
-        if self._steps("e"):
+        if self.stepping("e"):
             out["e_loss"] = tf.reduce_mean(self.izif_terms(x, training=training)["score"])
         return out
 

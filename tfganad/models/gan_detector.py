@@ -54,6 +54,7 @@ class GANDetector(AdversarialDetector):
     """
 
     players = ("d", "g")
+    adversary_attributes = ("discriminator",)
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, adversarial_loss: str = "bce",
                  n_critic=None, clip_value: float = 0.01, gp_weight: float = 10.0, filters: int = 64,
@@ -94,8 +95,6 @@ class GANDetector(AdversarialDetector):
             dim = self.input_shape_[0]
             self.generator = mlp_decoder(dim, self.latent_dim)
             self.discriminator = mlp_critic(dim, norm=norm, clip_value=clip, logit_bias=bias)
-        # Which players the current update steps; lets compute_losses skip losses nobody differentiates.
-        object.__setattr__(self, "_stepping", None)
 
     def get_config(self):
         config = super().get_config()
@@ -128,16 +127,6 @@ class GANDetector(AdversarialDetector):
         return keras.optimizers.Adam(learning_rate=preset["learning_rate"], beta_1=preset["beta_1"],
                                      beta_2=preset["beta_2"], **ema)
 
-    def _apply_update(self, x, players):
-        object.__setattr__(self, "_stepping", tuple(players))
-        try:
-            return super()._apply_update(x, players)
-        finally:
-            object.__setattr__(self, "_stepping", None)
-
-    def _steps(self, player: str) -> bool:
-        return self._stepping is None or player in self._stepping
-
     def _sample_uniform(self, shape):
         """U[0, 1) noise of `shape` from the model's seed stream, distinct per replica (like sample_latent)."""
         seed = self.seed_generator.next()
@@ -150,7 +139,7 @@ class GANDetector(AdversarialDetector):
     def gan_losses(self, x, training: bool) -> dict:
         """{'d_loss', 'g_loss'} of one forward pass (only those whose player steps now, when stepping)."""
         out = {}
-        need_d, need_g = self._steps("d"), self._steps("g")
+        need_d, need_g = self.stepping("d"), self.stepping("g")
         if not (need_d or need_g):
             return out
         x = tf.cast(x, tf.float32)

@@ -103,6 +103,7 @@ class GANomaly(AdversarialDetector):
     """
 
     players = ("d", "g")
+    adversary_attributes = ("discriminator",)
     extra_metrics = ("adv_loss", "con_loss", "enc_loss")
     def __init__(self, input_shape=(32, 32, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  score=None, adversarial_weight: float = 1.0, contextual_weight: float = 50.0,
@@ -184,12 +185,10 @@ class GANomaly(AdversarialDetector):
         return {"d_loss": bce_discriminator_loss(real_logit, fake_logit), "g_loss": g_loss,
                 "adv_loss": adv, "con_loss": con, "enc_loss": enc}
 
-    def _apply_update(self, x, players):
-        losses = super()._apply_update(x, players)
+    def after_update(self, players, losses):
         if self.reinit_discriminator and "d" in players:
             # The reference compares (BCE_real + BCE_fake) / 2 with 1e-5 after D's step.
             reinitialize_if(0.5 * losses["d_loss"] < self.reinit_threshold, self.discriminator)
-        return losses
 
     def _scores(self, x, training, names):
         x = keras.ops.cast(keras.ops.convert_to_tensor(x), "float32")

@@ -70,6 +70,7 @@ class SkipGANomaly(AdversarialDetector):
     """
 
     players = ("d", "g")
+    adversary_attributes = ("discriminator",)
     extra_metrics = ("adv_loss", "con_loss", "lat_loss")
     input_kinds = ("image",)
     score_name = "weighted"
@@ -135,11 +136,9 @@ class SkipGANomaly(AdversarialDetector):
         return {"d_loss": bce_discriminator_loss(real_logit, fake_logit), "g_loss": g_loss,
                 "adv_loss": adv, "con_loss": con, "lat_loss": lat}
 
-    def _apply_update(self, x, players):
-        losses = super()._apply_update(x, players)
+    def after_update(self, players, losses):
         if self.reinit_discriminator and "d" in players:
             reinitialize_if(losses["d_loss"] < self.reinit_threshold, self.discriminator)
-        return losses
 
     def score_components(self, x, training=False):
         x = keras.ops.cast(keras.ops.convert_to_tensor(x), "float32")

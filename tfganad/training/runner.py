@@ -177,7 +177,11 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                                  t.shuffle_buffer)
         val_ds = eval_dataset(data.x_val, recipe.evaluation.batch_size)
         start = time.perf_counter()
-        model.fit(train_ds, epochs=t.epochs, steps_per_epoch=t.steps_per_epoch, validation_data=val_ds,
+        # A GAN ensemble's random-pair schedule steps each member once in max(I, J) steps: it trains
+        # that many times the recipe's epochs, the ensemble paper's rule (Table 5, "(*3)").
+        epoch_multiplier = int(getattr(model, "epoch_multiplier", 1))
+        model.fit(train_ds, epochs=t.epochs * epoch_multiplier, steps_per_epoch=t.steps_per_epoch,
+                  validation_data=val_ds,
                   callbacks=callbacks, verbose=t.verbose, shuffle=False)
         train_seconds = time.perf_counter() - start
         history = _read_history(history_path)
@@ -214,7 +218,8 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,
             "data": f"{recipe.data.source}/{data.info.get('protocol')}",
             "selection": t.selection, "selected_on_test": on_test, "selected_epoch": selected_epoch,
-            "epochs_run": epochs_run, "train_seconds": train_seconds, "precision": precision,
+            "epochs_run": epochs_run, "epoch_multiplier": epoch_multiplier, "train_seconds": train_seconds,
+            "precision": precision,
             "threshold": threshold, "normalizer": {"kind": normalizer.kind, "offset": normalizer.offset,
                                                    "scale": normalizer.scale},
             "metrics": metrics, "metrics_by_score": by_score, "history": history,
