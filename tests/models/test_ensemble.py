@@ -117,6 +117,17 @@ def test_score_is_mean_over_all_pairs(tiny_images):
     np.testing.assert_allclose(model.predict(tiny_images, verbose=0), np.mean(expected, axis=0), rtol=1e-5)
 
 
+def test_discriminator_free_score_is_still_the_mean_over_all_pairs(tiny_images):
+    model = _ensemble("ganomaly", generators=2, discriminators=2)  # latent score: no D pass
+    assert model.score_name in model.members[0].adversary_free_scores
+    expected = []
+    for i in range(2):
+        for j in range(2):
+            with model.pair(i, j) as member:
+                expected.append(member.score_components(tiny_images)["latent"].numpy())
+    np.testing.assert_allclose(model.predict(tiny_images, verbose=0), np.mean(expected, axis=0), rtol=1e-5)
+
+
 def test_members_are_independent(tiny_images):
     model = _ensemble("egbad", generators=3, discriminators=3)
     ids = [id(v) for m in model.members for v in m.weights]
@@ -181,3 +192,22 @@ def test_random_pair_round_trip_keeps_every_member(tiny_images, tmp_path):
     for p in model.players:
         assert int(getattr(loaded, f"{p}_optimizer").iterations.numpy()) == int(
             getattr(model, f"{p}_optimizer").iterations.numpy())
+
+
+@pytest.mark.parametrize("name", [n for n in tfganad.available_models()
+                                  if getattr(tfganad.get_model_class(n), "adversary_free_scores", ())])
+def test_adversary_free_scores_do_not_depend_on_the_discriminator_side(name, tiny_images, tiny_rows):
+    cls = tfganad.get_model_class(name)
+    x = tiny_images if "image" in getattr(cls, "input_kinds", ("image",)) else tiny_rows
+    model = cls(**cls.small_config(x.shape[1:]))
+    before = {k: v.numpy() for k, v in model.score_components(x).items()}
+    rng = np.random.default_rng(0)
+    for attr in cls.adversary_attributes:
+        net = getattr(model, attr, None)
+        for v in (net.trainable_variables if net is not None else []):
+            v.assign(v.numpy() + rng.normal(0, 0.5, v.shape).astype(v.dtype))
+    after = {k: v.numpy() for k, v in model.score_components(x).items()}
+    for k in cls.adversary_free_scores:
+        np.testing.assert_allclose(after[k], before[k], rtol=1e-6, err_msg=f"{name}.{k} uses the discriminator")
+    others = [k for k in before if k not in cls.adversary_free_scores]
+    assert any(not np.allclose(after[k], before[k]) for k in others), "perturbation had no effect"

@@ -106,6 +106,7 @@ class ALAD(AdversarialDetector):
 
     players = ("d", "g", "e")
     adversary_attributes = ("d_xz", "d_xx", "d_zz")
+    adversary_free_scores = ("l1", "l2")
     extra_metrics = ("d_xz_loss", "d_xx_loss", "d_zz_loss")
 
     def __init__(self, input_shape=(121,), latent_dim: int = 32, case=None, spectral_norm=None, use_dzz=None,

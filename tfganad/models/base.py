@@ -51,6 +51,9 @@ class AdversarialDetector(keras.Model):
     #: attribute names of the discriminator-side networks (D, critic, ...); a GAN ensemble pairs the
     #: generator side of one member with these networks of another
     adversary_attributes: tuple = ()
+    #: score components that never run the discriminator side: an ensemble averages them over its
+    #: generators only (the same mean as over all pairs, J times cheaper)
+    adversary_free_scores: tuple = ()
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, seed: int = 0, **kwargs):
         super().__init__(**kwargs)

@@ -82,6 +82,7 @@ class EGBAD(AdversarialDetector):
 
     players = ("d", "g", "e")
     adversary_attributes = ("discriminator",)
+    adversary_free_scores = ("residual",)
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  residual=None, residual_weight: float = 1.0, score=None, score_weight: float = 0.1,

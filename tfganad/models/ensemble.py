@@ -297,8 +297,12 @@ class GANEnsemble(AdversarialDetector):
 
     def anomaly_score(self, x, training=False):
         x = tf.convert_to_tensor(x)
+        pairs = self._pairs()
+        if self.score_name in self.members[0].adversary_free_scores:
+            # Pair (i, j) gives G_i's score for every j: the mean over generators is the same mean.
+            pairs = [(i, 0) for i in range(self.generators)]
         scores = []
-        for i, j in self._pairs():
+        for i, j in pairs:
             with self.pair(i, j) as member:
                 scores.append(tf.cast(member.anomaly_score(x, training=training), tf.float32))
         return tf.add_n(scores) / len(scores)

@@ -64,6 +64,7 @@ class FAnoGAN(GANDetector):
     """
 
     players = ("d", "g", "e")
+    adversary_free_scores = ("residual",)
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 128, adversarial_loss: str = "wgan_gp",
                  n_critic=None, clip_value: float = 0.01, gp_weight: float = 10.0, filters: int = 64,

@@ -95,6 +95,7 @@ class GANAE(AdversarialDetector):
 
     players = ("c", "g", "ae")
     adversary_attributes = ("critic",)
+    adversary_free_scores = ("residual", "latent")
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  adversarial_weight: float = 1.0, reconstruction_weight: float = 1.0, score_lambda: float = 0.8,

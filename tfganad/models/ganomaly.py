@@ -104,6 +104,7 @@ class GANomaly(AdversarialDetector):
 
     players = ("d", "g")
     adversary_attributes = ("discriminator",)
+    adversary_free_scores = ("latent", "contextual")
     extra_metrics = ("adv_loss", "con_loss", "enc_loss")
     def __init__(self, input_shape=(32, 32, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  score=None, adversarial_weight: float = 1.0, contextual_weight: float = 50.0,

@@ -71,6 +71,7 @@ class SkipGANomaly(AdversarialDetector):
 
     players = ("d", "g")
     adversary_attributes = ("discriminator",)
+    adversary_free_scores = ("residual",)
     extra_metrics = ("adv_loss", "con_loss", "lat_loss")
     input_kinds = ("image",)
     score_name = "weighted"
