@@ -61,8 +61,15 @@ class TrainSpec:
     run_eagerly: bool = False
     selection: str = "val_score"
     eval_every: int = 1
+    #: validate (and so select on val_* keys) every N epochs and at the last one: latent-search
+    #: models (AnoGAN, ADGAN) search every validation sample, which dominates their run time
+    validation_every: int = 1
     verbose: int = 1
     shuffle_buffer: int = 10000
+
+    def __post_init__(self):
+        if self.validation_every < 1:
+            raise ConfigError(f"train.validation_every must be at least 1, got {self.validation_every}")
 
 
 @dataclasses.dataclass(frozen=True)

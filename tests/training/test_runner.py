@@ -103,3 +103,21 @@ def test_compile_rejects_unknown_players_and_fit_needs_compile(tiny_images):
     model.compile(d_optimizer=keras.optimizers.SGD(0.1), g_optimizer="adam")
     assert isinstance(model.d_optimizer, keras.optimizers.SGD)
     assert isinstance(model.e_optimizer, keras.optimizers.Adam)
+
+
+def test_gan_run_writes_test_scores_for_the_report(tmp_path):
+    import pathlib
+
+    from tfganad.reporting import _scores_for
+    from tfganad.training import metrics as M
+
+    out = run(recipe_from_dict(dict(TINY, output_dir=str(tmp_path))), echo=lambda *_: None)
+    run_dir, summary = pathlib.Path(out["run_dir"]), out["summaries"][0]
+    with np.load(run_dir / "test_scores.npz") as saved:
+        assert set(saved.files) == {"y_true", "residual", "bce", "fm"}  # labels + every EGBAD component
+        assert saved["y_true"].shape == (100,) and set(np.unique(saved["y_true"])) == {0, 1}
+        for name, m in summary["metrics_by_score"].items():
+            assert M.auroc(saved["y_true"], saved[name]) == pytest.approx(m["auroc"])
+    # What tfganad-report reads for its ROC/PR overlays.
+    y, scores = _scores_for({"run_dir": run_dir.name, "score": summary["score"]}, run_dir.parent)
+    assert M.auroc(y, scores) == pytest.approx(summary["metrics"]["auroc"])

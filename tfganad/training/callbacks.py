@@ -1,11 +1,14 @@
-"""Callbacks: EMA swapping, test monitoring, TensorBoard image/histogram summaries, NaN guard.
+"""Callbacks: EMA swapping, test monitoring, TensorBoard image/histogram summaries, NaN guard; cached scoring.
 
-Model selection itself is `keras.callbacks.ModelCheckpoint` on a key these callbacks put in `logs`.
+Model selection itself is `BestCheckpoint` (a `keras.callbacks.ModelCheckpoint`) on a key in `logs`.
 """
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -13,19 +16,84 @@ import tensorflow as tf
 
 from tfganad.training import metrics as M
 
+#: Weights that never enter `score_components` (the calibration is applied after it).
+_CALIBRATION_WEIGHTS = ("score_offset", "score_scale", "threshold")
+#: Results kept per model: a run scores the validation and the test arrays with the same weights.
+_CACHE_SIZE = 4
+_SCORE_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
-def score_batches(model, x, batch_size: int = 256) -> dict:
-    """All score components of `model` on `x`, batched in one compiled function → dict of arrays."""
+
+def weights_fingerprint(model) -> str:
+    """Digest of the values of every model weight that scores depend on.
+
+    Content-based, so it changes with any training step, `load_weights`, EMA swap or `finalize_ema`,
+    and comes back when the same values come back. The calibration weights and the noise seed's state
+    (not a weight) are left out: neither changes `score_components`.
+    """
+    skip = {id(getattr(model, name, None)) for name in _CALIBRATION_WEIGHTS}
+    digest = hashlib.blake2b(digest_size=16)
+    for v in model.weights:
+        if id(v) in skip:
+            continue
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(v))
+        digest.update(f"{v.path}:{value.dtype}:{value.shape};".encode())
+        digest.update(memoryview(value).cast("B"))
+    return digest.hexdigest()
+
+
+def _array_fingerprint(x: np.ndarray) -> str:
+    """Digest of an input array's shape, dtype and bytes (an in-place edit changes it)."""
+    x = np.ascontiguousarray(x)
+    digest = hashlib.sha1(f"{x.dtype}:{x.shape};".encode())
+    digest.update(memoryview(x).cast("B"))
+    return digest.hexdigest()
+
+
+def _score_fn(model):
     fn = getattr(model, "_tfganad_score_fn", None)
     if fn is None:
         fn = tf.function(lambda b: model.score_components(b, training=False), reduce_retracing=True)
         model._tfganad_score_fn = fn
+    return fn
+
+
+def score_batches(model, x, batch_size: int = 256, cache: bool = True) -> dict:
+    """All score components of `model` on `x`, batched in one compiled function → dict of arrays.
+
+    The same weights never score the same array twice: results are cached per model, keyed by a
+    digest of `x` and of the model's current weights (`weights_fingerprint`), so the test monitor,
+    the score histograms and the final evaluation share one latent search at the last epoch. Any
+    change of the weights (a training step, `load_weights`, an EMA swap) is a miss. For a score with
+    random draws a hit returns the earlier draw.
+
+    Args:
+        model: an `AdversarialDetector`.
+        x: samples, (N, ...) array.
+        batch_size: samples per compiled call (scores do not depend on it).
+        cache: False always recomputes (e.g. to time scoring).
+    Returns:
+        {component: float64 array of shape (N,)}; the caller may modify it.
+    """
+    key = None
+    if cache and isinstance(x, np.ndarray):
+        key = (_array_fingerprint(x), weights_fingerprint(model))
+        entries = _SCORE_CACHE.get(model)
+        if entries is not None and key in entries:
+            entries.move_to_end(key)
+            return {k: v.copy() for k, v in entries[key].items()}
+    fn = _score_fn(model)
     parts: dict = {}
     for start in range(0, len(x), batch_size):
         out = fn(tf.convert_to_tensor(x[start:start + batch_size]))
         for k, v in out.items():
             parts.setdefault(k, []).append(np.asarray(v, np.float64))
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    result = {k: np.concatenate(v) for k, v in parts.items()}
+    if key is not None:
+        entries = _SCORE_CACHE.setdefault(model, collections.OrderedDict())
+        entries[key] = {k: v.copy() for k, v in result.items()}
+        while len(entries) > _CACHE_SIZE:
+            entries.popitem(last=False)
+    return result
 
 
 class EMAValidation(keras.callbacks.Callback):
@@ -49,6 +117,33 @@ class EMAValidation(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.model.has_ema():
             self.model.swap_ema_weights()
+
+
+def noise_states(model) -> list:
+    """The state variables of every `keras.random.SeedGenerator` of `model` (its noise streams)."""
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights and v.path.endswith("seed_generator_state")]
+
+
+class PreserveNoise(keras.callbacks.Callback):
+    """Validation leaves the model's noise streams where it found them.
+
+    `test_step` computes the losses, which draw latent codes from the model's seed stream; without
+    this, how often a run validates (`train.validation_every`) would change the noise of every later
+    training step, and so the trained model.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._saved = []
+
+    def on_test_begin(self, logs=None):
+        self._saved = [(v, keras.ops.convert_to_numpy(v)) for v in noise_states(self.model)]
+
+    def on_test_end(self, logs=None):
+        for v, value in self._saved:
+            v.assign(value)
+        self._saved = []
 
 
 class TestMonitor(keras.callbacks.Callback):
@@ -87,11 +182,12 @@ class ImageSummaries(keras.callbacks.Callback):
     """TensorBoard image grids (x, G(E(x)), G(z)), score histograms and real learning rates."""
 
     def __init__(self, log_dir, x_samples, x_val=None, x_test=None, y_test=None, every: int = 1,
-                 max_images: int = 16):
+                 max_images: int = 16, batch_size: int = 256):
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self.x = np.asarray(x_samples[:max_images], np.float32)
         self.x_val, self.x_test, self.y_test, self.every = x_val, x_test, y_test, max(1, every)
+        self.batch_size = batch_size
 
     @staticmethod
     def _to_image(batch):
@@ -117,15 +213,57 @@ class ImageSummaries(keras.callbacks.Callback):
                 if gen is not None:
                     tf.summary.image("generated", self._to_image(gen), max_outputs=n)
             if self.x_val is not None:
-                val = score_batches(model, self.x_val)[model.score_name]
+                val = score_batches(model, self.x_val, self.batch_size)[model.score_name]
                 if np.all(np.isfinite(val)):
                     tf.summary.histogram("scores/validation_normal", val)
             if self.x_test is not None and self.y_test is not None:
-                test = score_batches(model, self.x_test)[model.score_name]
+                test = score_batches(model, self.x_test, self.batch_size)[model.score_name]
                 if np.all(np.isfinite(test)):
                     tf.summary.histogram("scores/test_normal", test[self.y_test == 0])
                     tf.summary.histogram("scores/test_anomalous", test[self.y_test == 1])
         self.writer.flush()
+
+
+class BestCheckpoint(keras.callbacks.ModelCheckpoint):
+    """`ModelCheckpoint(save_best_only=True)` that skips epochs whose monitored value is missing or NaN.
+
+    Keras 3 saves an epoch whose logs lack the monitored key, and takes the first value as the best
+    even when it is NaN, after which no value compares better: a run whose first epoch did not
+    validate (or diverged) would keep that epoch's weights for good.
+    """
+
+    def _should_save_model(self, epoch, batch, logs, filepath):
+        if self.save_best_only:
+            current = (logs or {}).get(self.monitor)
+            try:
+                finite = current is not None and math.isfinite(float(current))
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
+                return False
+        return super()._should_save_model(epoch, batch, logs, filepath)
+
+
+def validation_epochs(epochs: int, every: int) -> list:
+    """1-based epochs that validate (Keras `validation_freq`): every `every`-th one and always the last."""
+    every = max(1, int(every))
+    return sorted({e for e in range(every, epochs + 1, every)} | ({epochs} if epochs >= 1 else set()))
+
+
+class ValidationPlaceholders(keras.callbacks.Callback):
+    """Puts NaN for every `val_*` key in the logs of an epoch that did not validate.
+
+    With `validation_freq` > 1 the logs of such epochs have no `val_*` keys, and `CSVLogger` would fix
+    its columns without them when the first epoch does not validate. NaN reads back as a missing
+    value; `BestCheckpoint` never keeps such an epoch. Place it after TensorBoard (which would plot
+    the NaNs) and before the checkpoint and CSVLogger.
+    """
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or any(k.startswith("val_") for k in logs):
+            return
+        for metric in self.model.metrics:
+            logs.setdefault(f"val_{metric.name}", float("nan"))
 
 
 class NaNGuard(keras.callbacks.Callback):

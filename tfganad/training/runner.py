@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfganad.baselines import save_test_scores
 from tfganad.config import Recipe, dump_recipe
 from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
 from tfganad.errors import ConfigError, TrainingError
@@ -23,12 +24,16 @@ from tfganad.registry import get_model_class
 from tfganad.scores.normalizers import ScoreNormalizer
 from tfganad.training import metrics as M
 from tfganad.training.callbacks import (
+    BestCheckpoint,
     EMAValidation,
     GuardedBackup,
     ImageSummaries,
     NaNGuard,
+    PreserveNoise,
     TestMonitor,
+    ValidationPlaceholders,
     score_batches,
+    validation_epochs,
 )
 from tfganad.training.io import atomic_write_json, new_run_dir, write_table
 from tfganad.training.report import write_report
@@ -156,11 +161,13 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
         guard = NaNGuard()
         test_monitor = TestMonitor(data.x_test, data.y_test, logs_dir / "test", every=t.eval_every,
                                    batch_size=recipe.evaluation.batch_size)
-        callbacks = [EMAValidation(enter=True), guard, test_monitor,
+        callbacks = [PreserveNoise(), EMAValidation(enter=True), guard, test_monitor,
                      ImageSummaries(logs_dir / "images", data.x_test[np.argsort(data.y_test, kind="stable")][
                          np.linspace(0, len(data.x_test) - 1, recipe.evaluation.image_grid).astype(int)],
-                         data.x_val, data.x_test, data.y_test, every=t.eval_every),
-                     keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False)]
+                         data.x_val, data.x_test, data.y_test, every=t.eval_every,
+                         batch_size=recipe.evaluation.batch_size),
+                     keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False),
+                     ValidationPlaceholders()]
         history_path = case_dir / "history.csv"
         epochs_before = len(next(iter(_read_history(history_path).values()), []))
         previous = _read_history(history_path).get(monitor or "", [])
@@ -168,9 +175,9 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
         if monitor:
             # On resume, only an improvement over the epochs before the interruption replaces best.weights.h5.
             best = (min(previous) if mode == "min" else max(previous)) if previous and ckpt.exists() else None
-            callbacks.append(keras.callbacks.ModelCheckpoint(str(ckpt), monitor=monitor, mode=mode,
-                                                             save_best_only=True, save_weights_only=True,
-                                                             initial_value_threshold=best))
+            callbacks.append(BestCheckpoint(str(ckpt), monitor=monitor, mode=mode,
+                                            save_best_only=True, save_weights_only=True,
+                                            initial_value_threshold=best))
         callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), EMAValidation(enter=False),
                       GuardedBackup(guard, str(case_dir / "backup"))]
         train_ds = train_dataset(data.x_train, t.batch_size * strategy.num_replicas_in_sync, recipe.seed,
@@ -180,8 +187,9 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
         # A GAN ensemble's random-pair schedule steps each member once in max(I, J) steps: it trains
         # that many times the recipe's epochs, the ensemble paper's rule (Table 5, "(*3)").
         epoch_multiplier = int(getattr(model, "epoch_multiplier", 1))
-        model.fit(train_ds, epochs=t.epochs * epoch_multiplier, steps_per_epoch=t.steps_per_epoch,
-                  validation_data=val_ds,
+        total_epochs = t.epochs * epoch_multiplier
+        model.fit(train_ds, epochs=total_epochs, steps_per_epoch=t.steps_per_epoch,
+                  validation_data=val_ds, validation_freq=validation_epochs(total_epochs, t.validation_every),
                   callbacks=callbacks, verbose=t.verbose, shuffle=False)
         train_seconds = time.perf_counter() - start
         history = _read_history(history_path)
@@ -191,9 +199,11 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             raise TrainingError(f"{guard.message.split(';')[0]}; no checkpoint was saved before it. Lower "
                                 f"train.learning_rate or check the data")
         if monitor and ckpt.exists() and monitor in history:
-            values = history[monitor]
-            finite = [v if np.isfinite(v) else (np.inf if mode == "min" else -np.inf) for v in values]
-            selected_epoch = int(np.argmin(finite) if mode == "min" else np.argmax(finite)) + 1
+            # Epochs without a value (not validated, train.validation_every > 1) are never selected.
+            values = np.asarray(history[monitor], np.float64)
+            if np.any(np.isfinite(values)):
+                values = np.where(np.isfinite(values), values, np.inf if mode == "min" else -np.inf)
+                selected_epoch = int(np.argmin(values) if mode == "min" else np.argmax(values)) + 1
             model.load_weights(str(ckpt))  # saved with EMA weights in place (EMAValidation order)
         elif model.has_ema():
             model.finalize_ema()
@@ -206,7 +216,9 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
         normalizer = ScoreNormalizer(recipe.evaluation.normalizer).fit(val_scores[model.score_name])
         threshold = float(np.quantile(val_scores[model.score_name], recipe.evaluation.threshold_quantile))
         model.set_calibration(normalizer.offset, normalizer.scale, threshold)
+        # Same weights as at the last test monitor or histogram: served from score_batches' cache.
         test_scores = score_batches(model, data.x_test, recipe.evaluation.batch_size)
+        save_test_scores(case_dir / "test_scores.npz", data.y_test, test_scores)
         contamination = recipe.evaluation.contamination
         if contamination is None:
             contamination = data.contamination
