@@ -36,10 +36,18 @@ _RESERVED = {"input_shape": "it is taken from X", "seed": "use random_state"}
 _SCORE_BATCH = 256
 
 
+def _is_baseline(model_cls) -> bool:
+    """True for the scikit-learn baselines of `tfganad.baselines` (iforest, ocsvm, ...)."""
+    return bool(getattr(model_cls, "is_baseline", False))
+
+
 def model_param_names(model_cls) -> list:
     """Constructor argument names of a registered model class (and of its tfganad base classes)."""
     from tfganad.models.base import AdversarialDetector
 
+    if _is_baseline(model_cls):  # every argument is explicit in a baseline's signature
+        return [p.name for p in list(inspect.signature(model_cls.__init__).parameters.values())[1:]
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
     names = []
     for klass in model_cls.__mro__:
         if not (isinstance(klass, type) and issubclass(klass, AdversarialDetector)):
@@ -54,7 +62,11 @@ class Detector(BaseEstimator):
     """Scikit-learn / PyOD style anomaly detector backed by a registered tfganad model.
 
     Args:
-        model: registered model name (`tfganad.available_models()`), e.g. "egbad", "ganomaly".
+        model: registered model name (`tfganad.available_models()`), e.g. "egbad", "ganomaly", or a
+            scikit-learn baseline (`tfganad.registry.available_baselines()`: "iforest", "ocsvm",
+            "pca_kde", "pca_gmm", "pca_recon"), fitted on the same preprocessed inputs; `epochs`,
+            `batch_size`, `learning_rate`, `beta_1`, `validation_fraction` and `callbacks` concern
+            GAN training and are ignored by baselines.
         contamination: expected share of anomalies in the training data, in (0, 0.5]; sets
             `threshold_` as the (1 − contamination) percentile of the training scores.
         epochs: training epochs.
@@ -78,7 +90,8 @@ class Detector(BaseEstimator):
     Attributes (after `fit`):
         model_: the trained `keras.Model` (an `AdversarialDetector`), its calibration set to the
             training scores' min-max and to `threshold_`, so its SavedModel export agrees with `predict`
-            on inputs transformed by `preprocess`.
+            on inputs transformed by `preprocess`; for a baseline, the fitted `tfganad.baselines`
+            estimator (no Keras model, no calibration weights).
         decision_scores_: raw anomaly scores of the training data (higher = more anomalous).
         threshold_: decision threshold on raw scores; `labels_`: training labels (1 = anomalous).
         input_shape_: sample shape the model sees (after resizing); history_: Keras training history;
@@ -292,12 +305,14 @@ class Detector(BaseEstimator):
                               f"of shape {x.shape}; models for {kind} data: {', '.join(fits)}")
         self._fit_preprocessing(x)
         xp = self._transform(x)
+        params = dict(self.model_params)
+        params["seed"] = int(self.random_state) if self.random_state is not None else 0
+        if _is_baseline(cls):
+            return self._fit_baseline(cls, xp, params)
         if kind == "image":
             self._check_image_shape(xp.shape[1:])
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
-        params = dict(self.model_params)
-        params["seed"] = int(self.random_state) if self.random_state is not None else 0
         try:
             net = cls(input_shape=list(xp.shape[1:]), **params)
         except ConfigError as err:
@@ -320,7 +335,9 @@ class Detector(BaseEstimator):
         with tempfile.TemporaryDirectory(prefix="tfganad-detector-") as tmp:
             checkpoint = os.path.join(tmp, "best.weights.h5")
             if x_val is not None:
-                callbacks.insert(0, keras.callbacks.ModelCheckpoint(
+                from tfganad.training.callbacks import BestCheckpoint  # a NaN epoch is never "best"
+
+                callbacks.insert(0, BestCheckpoint(
                     checkpoint, monitor="val_score", mode="min", save_best_only=True, save_weights_only=True))
             history = net.fit(train_dataset(x_fit, batch, seed), epochs=int(self.epochs), verbose=self.verbose,
                               callbacks=callbacks, shuffle=False,
@@ -337,6 +354,18 @@ class Detector(BaseEstimator):
         if not np.all(np.isfinite(self.decision_scores_)):
             raise DataError(f"{int(np.sum(~np.isfinite(self.decision_scores_)))} training scores are NaN/inf: "
                             f"training diverged; lower learning_rate or scale the inputs")
+        self._process_decision_scores()
+        return self
+
+    def _fit_baseline(self, cls, xp: np.ndarray, params: dict):
+        """Fits a scikit-learn baseline on all of `xp`; it has no epochs, so no selection or history."""
+        self.model_ = cls(input_shape=list(xp.shape[1:]), **params).fit(xp)
+        self.input_shape_ = tuple(xp.shape[1:])
+        self.history_, self.selected_epoch_ = {}, 1
+        self.decision_scores_ = self._score(xp)
+        if not np.all(np.isfinite(self.decision_scores_)):
+            raise DataError(f"{self.model} gives {int(np.sum(~np.isfinite(self.decision_scores_)))} NaN/inf "
+                            f"training scores; try standardize=True or scaling='standard'")
         self._process_decision_scores()
         return self
 
@@ -360,9 +389,12 @@ class Detector(BaseEstimator):
         self.labels_ = (scores > self.threshold_).astype(int)
         self._mu, self._sigma = float(np.mean(scores)), float(np.std(scores))
         low, high = float(np.min(scores)), float(np.max(scores))
-        self.model_.set_calibration(low, max(high - low, 1e-12), self.threshold_)
+        if hasattr(self.model_, "set_calibration"):  # a Keras model; baselines keep no calibration
+            self.model_.set_calibration(low, max(high - low, 1e-12), self.threshold_)
 
     def _score(self, xp: np.ndarray) -> np.ndarray:
+        if getattr(self.model_, "is_baseline", False):
+            return np.asarray(self.model_.score_samples(xp), np.float64).reshape(len(xp))
         scores = self.model_.predict(xp, batch_size=_SCORE_BATCH, verbose=0)
         return np.asarray(scores, np.float64).reshape(len(xp))
 
