@@ -12,6 +12,10 @@ P/R/F1 at the top-20 % rule (paper Table 4: EGBAD 0.939, EGBAD_en 0.966).
 
     nice -n 10 python benchmarks/ensemble.py sizes --sizes 1 3 5 --max-train 3200 --epochs 1
     nice -n 10 python benchmarks/ensemble.py kdd99 --seeds 0 1 2 --epochs 5
+    python benchmarks/ensemble.py speed --sizes 3 5
+
+speed: steady-state train steps/s of GANomaly and of its ensembles under both schedules, and the
+one-off tracing time (random_pair traces one branch per pair).
 """
 
 from __future__ import annotations
@@ -120,6 +124,44 @@ def kdd99(args):
     return rows, lines
 
 
+def speed(args):
+    """Steady-state train steps/s and trace time of GANomaly vs its I = J ensembles (random images)."""
+    import keras
+
+    import tfganad
+    from tfganad.data import train_dataset
+
+    x = np.random.default_rng(0).uniform(-1, 1, (args.batch * 8, 32, 32, 1)).astype(np.float32)
+    ds = train_dataset(x, args.batch, seed=0)
+    rows = []
+    for k, schedule in [(1, None)] + [(k, s) for k in args.sizes if k > 1 for s in ("random_pair", "all_pairs")]:
+        keras.utils.set_random_seed(0)
+        kw = {"input_shape": (32, 32, 1), "latent_dim": 100, "filters": args.filters}
+        if k == 1:
+            model = tfganad.models.GANomaly(**kw)
+        else:
+            model = tfganad.models.GANEnsemble(base="ganomaly", generators=k, discriminators=k, schedule=schedule,
+                                               **kw)
+        model.compile(learning_rate=2e-4, beta_1=0.5)
+        start = time.perf_counter()
+        model.fit(ds, epochs=1, steps_per_epoch=2, verbose=0)  # trace + 2 steps
+        trace = time.perf_counter() - start
+        start = time.perf_counter()
+        model.fit(ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
+        rate = args.steps / (time.perf_counter() - start)
+        rows.append({"size": k, "schedule": schedule or "-", "steps_per_s": rate, "trace_s": trace})
+        print(json.dumps(rows[-1]), flush=True)
+    base = rows[0]["steps_per_s"]
+    lines = [f"GANomaly 32×32×1, batch {args.batch}, filters {args.filters}, {args.steps} timed steps after tracing.",
+             "", "| I = J | schedule | steps/s | step time / base | trace + 2 steps, s | members stepped per step |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        stepped = "1 G, 1 D" if r["schedule"] == "random_pair" else ("all" if r["size"] > 1 else "-")
+        lines.append(f"| {r['size']} | {r['schedule']} | {r['steps_per_s']:.2f} | {base / r['steps_per_s']:.2f}x | "
+                     f"{r['trace_s']:.0f} | {stepped} |")
+    return rows, lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="task", required=True)
@@ -136,11 +178,16 @@ def main(argv=None):
     k.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     k.add_argument("--epochs", type=int, default=5)
     k.add_argument("--kdd-path", default=str(SHARED / "kddcup99"))
-    for q in (p, k):
+    v = sub.add_parser("speed")
+    v.add_argument("--sizes", type=int, nargs="+", default=[3])
+    v.add_argument("--steps", type=int, default=20)
+    v.add_argument("--batch", type=int, default=64)
+    v.add_argument("--filters", type=int, default=32)
+    for q in (p, k, v):
         q.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    rows, lines = sizes(args) if args.task == "sizes" else kdd99(args)
+    rows, lines = {"sizes": sizes, "kdd99": kdd99, "speed": speed}[args.task](args)
     wall = time.perf_counter() - start
     text = "\n".join([f"Command: `python benchmarks/ensemble.py {' '.join(sys.argv[1:])}`", "",
                       f"Machine: {machine()}; wall time {wall / 60:.1f} min.", "", *lines, ""])

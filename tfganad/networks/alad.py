@@ -27,6 +27,7 @@ import keras
 from keras import layers
 
 from tfganad.networks.dcgan import dcgan_stages
+from tfganad.networks.layers import SubpixelConv2DTranspose
 
 #: The paper's tabular networks (appendix Tables X and XII; reference `alad/*_utilities.py`).
 ALAD_MLP_PRESETS = {
@@ -152,14 +153,14 @@ def alad_conv_generator(output_shape, latent_dim: int, filters: int = 128, name:
     top = filters * 2 ** (stages - 1)
     z_in = keras.Input(shape=(latent_dim,), name="z")
     h = layers.Reshape((1, 1, latent_dim))(z_in)
-    h = layers.Conv2DTranspose(top, (h0, w0), padding="valid", kernel_initializer=_conv_init(),
+    h = SubpixelConv2DTranspose(top, (h0, w0), padding="valid", kernel_initializer=_conv_init(),
                                name="deconv_in")(h)
     h = layers.ReLU()(layers.BatchNormalization(name="bn_in")(h))
     for i in range(1, stages):
-        h = layers.Conv2DTranspose(top // 2 ** i, 4, strides=2, padding="same", kernel_initializer=_conv_init(),
+        h = SubpixelConv2DTranspose(top // 2 ** i, 4, strides=2, padding="same", kernel_initializer=_conv_init(),
                                    name=f"deconv{i}")(h)
         h = layers.ReLU()(layers.BatchNormalization(name=f"bn{i}")(h))
-    h = layers.Conv2DTranspose(output_shape[2], 4, strides=2, padding="same", kernel_initializer=_conv_init(),
+    h = SubpixelConv2DTranspose(output_shape[2], 4, strides=2, padding="same", kernel_initializer=_conv_init(),
                                name="deconv_out")(h)
     x = layers.Activation("tanh", dtype="float32", name="x_hat")(h)
     return keras.Model(z_in, x, name=name)

@@ -63,7 +63,7 @@ def _patch_matmul(h, matrix, size, strides, padding):
     return tf.reshape(out, [shape[0], shape[1], shape[2], matrix.shape[-1]])
 
 
-def _phases(size, kernel, stride, padding):
+def transpose_conv_phases(size, kernel, stride, padding):
     """Sub-pixel decomposition of a transposed convolution along one axis.
 
     Output o = stride·q + r of phase r sums x[q + c_r − m]·W[t_r + stride·m] over the taps m (from
@@ -144,7 +144,8 @@ class BatchedNetwork:
                 if h_in is None or w_in is None or kh < sh or kw < sw:
                     raise ConfigError(f"{layer.name}: per-copy Conv2DTranspose needs static spatial sizes "
                                       "and kernel >= strides")
-                info = (_phases(h_in, kh, sh, layer.padding), _phases(w_in, kw, sw, layer.padding))
+                info = (transpose_conv_phases(h_in, kh, sh, layer.padding),
+                        transpose_conv_phases(w_in, kw, sw, layer.padding))
             self._plan.append((layer, kind, own, info))
 
     # ------------------------------------------------------------------ weights ------------------

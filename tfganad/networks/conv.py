@@ -11,6 +11,7 @@ import keras
 from keras import layers
 
 from tfganad.errors import ConfigError
+from tfganad.networks.layers import SubpixelConv2DTranspose
 
 
 def resolve_stages(input_shape, max_stages: int = 4, min_stages: int = 2) -> int:
@@ -69,10 +70,10 @@ def conv_decoder(output_shape, latent_dim: int, filters: int = 64, dense_units: 
     h = layers.ReLU()(h)
     h = layers.Reshape((h0, w0, top))(h)
     for i in range(stages - 1):
-        h = layers.Conv2DTranspose(top // 2 ** (i + 1), 4, strides=2, padding="same", name=f"deconv{i}")(h)
+        h = SubpixelConv2DTranspose(top // 2 ** (i + 1), 4, strides=2, padding="same", name=f"deconv{i}")(h)
         h = layers.BatchNormalization(name=f"bn{i}")(h)
         h = layers.ReLU()(h)
-    h = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", name="deconv_out")(h)
+    h = SubpixelConv2DTranspose(channels, 4, strides=2, padding="same", name="deconv_out")(h)
     x = layers.Activation("tanh", dtype="float32", name="x_hat")(h)
     return keras.Model(z_in, x, name=name)
 

@@ -17,6 +17,7 @@ import tensorflow as tf
 from keras import layers
 
 from tfganad.errors import ConfigError
+from tfganad.networks.layers import SubpixelConv2DTranspose
 
 
 def _conv_init():
@@ -94,16 +95,16 @@ def dcgan_decoder(output_shape, latent_dim: int, filters: int = 64, name: str = 
     top = filters * 2 ** (stages - 1)
     z_in = keras.Input(shape=(latent_dim,), name="z")
     h = layers.Reshape((1, 1, latent_dim))(z_in)
-    h = layers.Conv2DTranspose(top, (h0, w0), padding="valid", use_bias=False, kernel_initializer=_conv_init(),
+    h = SubpixelConv2DTranspose(top, (h0, w0), padding="valid", use_bias=False, kernel_initializer=_conv_init(),
                                name="deconv_in")(h)
     h = _bn("bn_in")(h)
     h = layers.ReLU()(h)
     for i in range(1, stages):
-        h = layers.Conv2DTranspose(top // 2 ** i, 4, strides=2, padding="same", use_bias=False,
+        h = SubpixelConv2DTranspose(top // 2 ** i, 4, strides=2, padding="same", use_bias=False,
                                    kernel_initializer=_conv_init(), name=f"deconv{i}")(h)
         h = _bn(f"bn{i}")(h)
         h = layers.ReLU()(h)
-    h = layers.Conv2DTranspose(output_shape[2], 4, strides=2, padding="same", use_bias=False,
+    h = SubpixelConv2DTranspose(output_shape[2], 4, strides=2, padding="same", use_bias=False,
                                kernel_initializer=_conv_init(), name="deconv_out")(h)
     x = layers.Activation("tanh", dtype="float32", name="x_hat")(h)
     return keras.Model(z_in, x, name=name)

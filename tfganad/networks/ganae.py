@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from tfganad.networks.conv import resolve_stages
+from tfganad.networks.layers import SubpixelConv2DTranspose
 
 LEAKY_SLOPE = 0.1
 
@@ -78,7 +79,7 @@ def ganae_conv_generator(output_shape, latent_dim: int, filters: int = 64, dense
         last = i == deconv_layers - 1
         if upsample:
             width = max(width // 2, 1)
-        h = layers.Conv2DTranspose(channels if last else width, 4, strides=2 if upsample else 1,
+        h = SubpixelConv2DTranspose(channels if last else width, 4, strides=2 if upsample else 1,
                                    padding="same", name="deconv_out" if last else f"deconv{i}")(h)
         if not last:
             h = layers.BatchNormalization(name=f"bn{i}")(h)

@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from tfganad.errors import ConfigError
+from tfganad.networks.layers import SubpixelConv2DTranspose
 
 
 def _init():
@@ -75,12 +76,12 @@ def unet_generator(input_shape, filters: int = 64, depth=None, name: str = "gene
             h = _bn(f"down_bn{i}")(h)
     for i in range(depth - 1, 0, -1):
         h = layers.ReLU()(h)
-        h = layers.Conv2DTranspose(widths[i - 1], 4, strides=2, padding="same", use_bias=False,
+        h = SubpixelConv2DTranspose(widths[i - 1], 4, strides=2, padding="same", use_bias=False,
                                    kernel_initializer=_init(), name=f"up{i}")(h)
         h = _bn(f"up_bn{i}")(h)
         h = layers.Concatenate(name=f"skip{i}")([skips[i - 1], h])
     h = layers.ReLU()(h)
-    h = layers.Conv2DTranspose(int(input_shape[2]), 4, strides=2, padding="same", kernel_initializer=_init(),
+    h = SubpixelConv2DTranspose(int(input_shape[2]), 4, strides=2, padding="same", kernel_initializer=_init(),
                                name="up0")(h)
     x_hat = layers.Activation("tanh", dtype="float32", name="x_hat")(h)
     return keras.Model(x_in, x_hat, name=name)
