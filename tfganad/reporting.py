@@ -403,8 +403,8 @@ def write_sweep_report(results, out_dir=None, html_too: bool = False, metrics=DE
             lines += ["### ROC and PR overlays (first seed of each cell)", ""] + [f"![{f}]({f})" for f in files] + [""]
         if missing:
             missing_scores[(dataset, protocol)] = missing
-            lines += [f"No ROC/PR curves for {', '.join(missing)}: those runs saved no `test_scores.npz` (the GAN "
-                      f"runner does not write test scores yet; scikit-learn baselines do).", ""]
+            lines += [f"No ROC/PR curves for {', '.join(missing)}: those runs saved no `test_scores.npz` "
+                      f"(runs made before tfganad wrote it, or runs that stopped before evaluation).", ""]
         times = {}
         for a in group:
             for r in a["rows"]:
