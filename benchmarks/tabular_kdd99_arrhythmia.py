@@ -83,6 +83,7 @@ def gan_run(recipe_path: str, data, seed: int, overrides: list, out_dir: pathlib
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--datasets", nargs="+", default=list(JOBS), choices=list(JOBS))
     parser.add_argument("--kdd-path", default=str(SHARED / "kddcup99"))
     parser.add_argument("--arrhythmia-path", default=str(SHARED / "arrhythmia"))
     parser.add_argument("--kdd-epochs", type=int, default=1)
@@ -107,7 +108,7 @@ def main(argv=None):
     print(machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="tfganad_tabular_") as tmp:
         for seed in args.seeds:
-            for dataset, jobs in JOBS.items():
+            for dataset, jobs in ((d, JOBS[d]) for d in args.datasets):
                 cfg = settings[dataset]
                 overrides = [("data.path", cfg["path"]), ("train.epochs", cfg["epochs"]),
                              ("train.ema_momentum", cfg["ema"])]
