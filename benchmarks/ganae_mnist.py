@@ -56,6 +56,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget-minutes", type=float, default=18.0, help="start no new run after this")
     p.add_argument("--out", default=str(pathlib.Path(__file__).parent / "results" / "ganae_mnist"))
+    p.add_argument("--previous", default=None,
+                   help="JSON of an earlier run with the same settings: its cells are kept, not re-run")
     return p.parse_args(argv)
 
 
@@ -159,10 +161,17 @@ def main(argv=None):
     out = pathlib.Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     start, rows = time.time(), []
+    if args.previous:
+        rows = json.loads(pathlib.Path(args.previous).read_text())["rows"]
+    done = {(r["protocol"], r["digit"], r["objective"]) for r in rows}
     for protocol in PROTOCOLS:
         for digit in args.digits:
+            if all((protocol, digit, o) in done for o in ("rsgan", "sgan")):
+                continue
             data = load_split(args, protocol, digit)
             for objective in ("rsgan", "sgan"):
+                if (protocol, digit, objective) in done:
+                    continue
                 if time.time() - start > args.budget_minutes * 60:
                     print(f"budget reached; skipping {protocol} digit {digit} {objective}", flush=True)
                     continue
