@@ -79,3 +79,27 @@ def test_validating_less_often_trains_the_same_model(tmp_path):
     with np.load(every_dir / "test_scores.npz") as a, np.load(rarely_dir / "test_scores.npz") as b:
         for name in a.files:
             np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_placeholders_reach_the_csv_but_not_the_progress_line():
+    from tfganad.training.callbacks import TestMonitor, ValidationPlaceholders
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    model.fit(np.zeros((2, 2)), np.zeros((2, 1)), verbose=0)  # builds the loss metric
+    model.score_name = "score"
+    fill, monitor, drop = ValidationPlaceholders(), TestMonitor(None, None, every=2), ValidationPlaceholders(enter=False)
+    for cb in (fill, monitor, drop):
+        cb.set_model(model)
+    logs = {"loss": 1.0}
+    fill.on_epoch_end(0, logs)
+    monitor.on_epoch_end(0, logs)  # epoch 1 of every 2: skipped
+    seen_by_csv = dict(logs)
+    drop.on_epoch_end(0, logs)
+    assert np.isnan(seen_by_csv["val_loss"]) and np.isnan(seen_by_csv["test_auroc"])
+    assert logs == {"loss": 1.0}
+    # A measured value is never a placeholder, even when it is NaN (a diverged validation).
+    logs = {"loss": 1.0, "val_loss": float("nan")}
+    fill.on_epoch_end(2, logs)
+    drop.on_epoch_end(2, logs)
+    assert set(logs) == {"loss", "val_loss"}

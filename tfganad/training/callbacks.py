@@ -162,9 +162,9 @@ class TestMonitor(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        # Keys are present every epoch (NaN when skipped) so CSV history columns stay fixed.
-        logs.update(test_auroc=float("nan"), test_auprc=float("nan"))
         if (epoch + 1) % self.every:
+            # Keys are present every epoch (NaN when skipped) so CSV history columns stay fixed.
+            add_placeholders(self.model, logs, ("test_auroc", "test_auprc"))
             return
         scores = score_batches(self.model, self.x_test, self.batch_size)[self.model.score_name]
         if not np.all(np.isfinite(scores)):
@@ -250,20 +250,42 @@ def validation_epochs(epochs: int, every: int) -> list:
     return sorted({e for e in range(every, epochs + 1, every)} | ({epochs} if epochs >= 1 else set()))
 
 
+def add_placeholders(model, logs: dict, keys) -> None:
+    """Sets each missing key of `keys` in `logs` to NaN and remembers it, for `ValidationPlaceholders`."""
+    if getattr(model, "_tfganad_placeholders", None) is None:
+        model._tfganad_placeholders = set()
+    added = model._tfganad_placeholders  # read back: a Keras model stores a tracked copy of a set
+    for key in keys:
+        if key not in logs:
+            logs[key] = float("nan")
+            added.add(key)
+
+
 class ValidationPlaceholders(keras.callbacks.Callback):
-    """Puts NaN for every `val_*` key in the logs of an epoch that did not validate.
+    """NaN for every `val_*` key of an epoch that did not validate; the `enter=False` twin removes them.
 
     With `validation_freq` > 1 the logs of such epochs have no `val_*` keys, and `CSVLogger` would fix
     its columns without them when the first epoch does not validate. NaN reads back as a missing
-    value; `BestCheckpoint` never keeps such an epoch. Place it after TensorBoard (which would plot
-    the NaNs) and before the checkpoint and CSVLogger.
+    value; `BestCheckpoint` never keeps such an epoch. Place `enter=True` after TensorBoard (which
+    would plot the NaNs) and before the checkpoint and CSVLogger, and `enter=False` last: it removes
+    these placeholders (and `TestMonitor`'s) again, so the progress line shows only measured values.
     """
 
+    def __init__(self, enter: bool = True):
+        super().__init__()
+        self.enter = enter
+
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or any(k.startswith("val_") for k in logs):
+        if logs is None:
             return
-        for metric in self.model.metrics:
-            logs.setdefault(f"val_{metric.name}", float("nan"))
+        if not self.enter:
+            for key in getattr(self.model, "_tfganad_placeholders", ()):
+                logs.pop(key, None)
+            self.model._tfganad_placeholders = set()
+            return
+        if any(k.startswith("val_") for k in logs):
+            return
+        add_placeholders(self.model, logs, [f"val_{metric.name}" for metric in self.model.metrics])
 
 
 class NaNGuard(keras.callbacks.Callback):

@@ -179,7 +179,7 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                                             save_best_only=True, save_weights_only=True,
                                             initial_value_threshold=best))
         callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), EMAValidation(enter=False),
-                      GuardedBackup(guard, str(case_dir / "backup"))]
+                      GuardedBackup(guard, str(case_dir / "backup")), ValidationPlaceholders(enter=False)]
         train_ds = train_dataset(data.x_train, t.batch_size * strategy.num_replicas_in_sync, recipe.seed,
                                  t.shuffle_buffer)
         val_ds = eval_dataset(data.x_val, recipe.evaluation.batch_size)
