@@ -72,3 +72,44 @@ def test_diverging_training_stops_with_the_loss_and_step_named(tmp_path):
     else:  # a finite first epoch was checkpointed: the run keeps it and says it stopped
         summaries = list((tmp_path / "runs").glob("*/metrics.json"))
         assert json.loads(summaries[0].read_text())["stopped"].startswith("non-finite")
+
+
+def test_backup_every_n_epochs_also_backs_up_the_last_and_each_new_best(tmp_path):
+    import keras
+
+    from tfganad.training.callbacks import GuardedBackup, NaNGuard, backed_up_epoch
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    backup = GuardedBackup(NaNGuard(), str(tmp_path / "backup"), every=3, last_epoch=7)
+    backup.set_model(model)
+    saved = []
+    for epoch in range(7):
+        if epoch == 4:  # BestCheckpoint saved epoch 5
+            model._tfganad_best_saved_epoch = 5
+        backup.on_epoch_end(epoch)
+        saved.append(backed_up_epoch(tmp_path / "backup"))
+    assert saved == [0, 0, 3, 3, 5, 6, 7]
+    assert backed_up_epoch(tmp_path / "nothing") == 0
+
+
+def test_resume_sets_aside_the_history_of_epochs_it_repeats(tmp_path):
+    from tfganad.training.runner import set_aside_unbacked_epochs
+
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,loss\n0,5\n1,4\n2,3\n3,2\n")
+    set_aside_unbacked_epochs(history, 2)
+    assert history.read_text() == "epoch,loss\n0,5\n1,4\n"
+    assert (tmp_path / "history.unbacked.csv").read_text() == "epoch,loss\n2,3\n3,2\n"
+    history.write_text("epoch,loss\n0,5\n1,4\n2,7\n")
+    set_aside_unbacked_epochs(history, 2)  # a second interruption adds to the rows kept aside
+    assert (tmp_path / "history.unbacked.csv").read_text() == "epoch,loss\n2,3\n3,2\n2,7\n"
+    set_aside_unbacked_epochs(history, 2)  # nothing to set aside
+    assert history.read_text() == "epoch,loss\n0,5\n1,4\n"
+
+
+def test_backup_every_must_be_positive():
+    from tfganad.config import recipe_from_dict
+    from tfganad.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="train.backup_every must be at least 1, got 0"):
+        recipe_from_dict(dict(TINY, train={"backup_every": 0}))

@@ -75,10 +75,12 @@ def test_validating_less_often_trains_the_same_model(tmp_path):
     assert np.isfinite(rarely["history"]["val_score"]).tolist() == [False, False, True]
     # Validation draws latent codes for its losses; the noise stream is restored after it, so the
     # number of validations does not change the training noise, the weights or the scores.
-    assert rarely["history"]["val_score"][-1] == every["history"]["val_score"][-1]
+    # Equal up to float round-off: after some other in-process runs (test order) the oneDNN kernels
+    # can differ in the last bits; a different noise stream would change the scores by far more.
+    assert rarely["history"]["val_score"][-1] == pytest.approx(every["history"]["val_score"][-1], rel=1e-5)
     with np.load(every_dir / "test_scores.npz") as a, np.load(rarely_dir / "test_scores.npz") as b:
         for name in a.files:
-            np.testing.assert_array_equal(a[name], b[name])
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-5)
 
 
 def test_placeholders_reach_the_csv_but_not_the_progress_line():

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import math
+import pathlib
 import weakref
+from typing import Optional
 
 import keras
 import numpy as np
@@ -241,7 +244,10 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
                 finite = False
             if not finite:
                 return False
-        return super()._should_save_model(epoch, batch, logs, filepath)
+        saves = super()._should_save_model(epoch, batch, logs, filepath)
+        if saves:  # GuardedBackup backs this epoch up too, so a resume never starts behind the best file
+            self.model._tfganad_best_saved_epoch = epoch + 1
+        return saves
 
 
 def validation_epochs(epochs: int, every: int) -> list:
@@ -309,16 +315,34 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class GuardedBackup(keras.callbacks.BackupAndRestore):
-    """Per-epoch resume state (weights, optimizer state, epoch), never written after a NaN stop.
+    """Resume state (weights, optimizer state, epoch) every `every` epochs, never written after a NaN stop.
 
-    Two generations are kept (`double_checkpoint`), so a kill during a write still leaves one intact.
+    Besides every `every`-th epoch it backs up the last epoch and any epoch whose weights
+    `BestCheckpoint` just saved, so a resumed run never starts before its best checkpoint. Two
+    generations are kept (`double_checkpoint`), so a kill during a write still leaves one intact.
     """
 
-    def __init__(self, guard: NaNGuard, backup_dir: str):
+    def __init__(self, guard: NaNGuard, backup_dir: str, every: int = 1, last_epoch: Optional[int] = None):
         super().__init__(backup_dir, save_freq="epoch", double_checkpoint=True, delete_checkpoint=False)
-        self.guard = guard
+        self.guard, self.every, self.last_epoch = guard, max(1, int(every)), last_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        self._current_epoch, self._last_batch_seen = done, 0
+        if (done % self.every == 0 or done == self.last_epoch
+                or getattr(self.model, "_tfganad_best_saved_epoch", None) == done):
+            self._save_model()
 
     def _save_model(self):
         if self.guard.message:
             return
         super()._save_model()
+
+
+def backed_up_epoch(backup_dir) -> int:
+    """Epochs completed at the last backup in `backup_dir` (0 when there is none)."""
+    path = pathlib.Path(backup_dir) / "training_metadata.json"
+    try:
+        return int(json.loads(path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0

@@ -32,6 +32,7 @@ from tfganad.training.callbacks import (
     PreserveNoise,
     TestMonitor,
     ValidationPlaceholders,
+    backed_up_epoch,
     score_batches,
     validation_epochs,
 )
@@ -133,11 +134,29 @@ def _read_history(path: pathlib.Path) -> dict:
     return out
 
 
+def set_aside_unbacked_epochs(history_path: pathlib.Path, backed_up: int) -> None:
+    """Moves the history rows of epochs after the last backup to `history.unbacked.csv`.
+
+    A resumed run restarts after its last backup (`train.backup_every`), so those epochs run again
+    and get new rows; the old rows are kept aside, not deleted.
+    """
+    if not history_path.is_file():
+        return
+    lines = history_path.read_text().splitlines(keepends=True)
+    if len(lines) <= 1 + backed_up:
+        return
+    aside = history_path.with_name("history.unbacked.csv")
+    extra = lines[1 + backed_up:]
+    aside.write_text((aside.read_text() if aside.is_file() else lines[0]) + "".join(extra))
+    history_path.write_text("".join(lines[:1 + backed_up]))
+
+
 def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: str = "") -> dict:
     """Trains, selects, calibrates, evaluates, reports and exports one configuration → summary dict.
 
-    An interrupted case resumes from its last completed epoch (`case_dir/backup`, written every epoch
-    with the optimizer state); the per-epoch history in `history.csv` spans all attempts.
+    An interrupted case resumes from its last backed-up epoch (`case_dir/backup`, written every
+    `train.backup_every` epochs with the optimizer state); the per-epoch history in `history.csv`
+    spans all attempts.
     """
     if getattr(get_model_class(recipe.model_name), "is_baseline", False):  # scikit-learn baselines
         from tfganad.baselines import train_baseline
@@ -169,6 +188,8 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                      keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False),
                      ValidationPlaceholders()]
         history_path = case_dir / "history.csv"
+        backup_dir = case_dir / "backup"
+        set_aside_unbacked_epochs(history_path, backed_up_epoch(backup_dir))
         epochs_before = len(next(iter(_read_history(history_path).values()), []))
         previous = _read_history(history_path).get(monitor or "", [])
         previous = [v for v in previous if np.isfinite(v)]
@@ -179,7 +200,8 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                                             save_best_only=True, save_weights_only=True,
                                             initial_value_threshold=best))
         callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), EMAValidation(enter=False),
-                      GuardedBackup(guard, str(case_dir / "backup")), ValidationPlaceholders(enter=False)]
+                      GuardedBackup(guard, str(backup_dir), every=t.backup_every, last_epoch=t.epochs * int(
+                          getattr(model, "epoch_multiplier", 1))), ValidationPlaceholders(enter=False)]
         train_ds = train_dataset(data.x_train, t.batch_size * strategy.num_replicas_in_sync, recipe.seed,
                                  t.shuffle_buffer)
         val_ds = eval_dataset(data.x_val, recipe.evaluation.batch_size)
