@@ -254,3 +254,10 @@ def test_two_worker_processes(tmp_path):
     assert len(rows) == 2 and {r["data.anomalous_class"] for r in rows} == {0, 1}
     assert all((directory / "cells" / f"{r['cell']}.log").is_file() for r in rows)
     assert "2 job(s)" in res.output and "[sweep 2/2 done" in res.output
+
+
+def test_every_shipped_sweep_validates(tmp_path):
+    paths = sorted((ROOT / "recipes" / "sweeps").glob("*.yaml"))
+    assert len(paths) >= 5
+    for path in paths:  # every cell's recipe is loaded (keys and types checked); no data is read
+        assert load_sweep(path, output_dir=str(tmp_path)).cells, path.name
