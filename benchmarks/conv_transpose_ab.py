@@ -52,7 +52,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (64 * 8, 32, 32, 1)).astype(np.float32)
     x_score = tf.constant(rng.uniform(-1, 1, (256, 32, 32, 1)).astype(np.float32))
-    ds = train_dataset(x, 64, seed=0)
+    ds = train_dataset(x, 64, seed=0).repeat()  # fit would stop after 8 batches
     models = {"Conv2DTranspose (Keras)": build(True), "SubpixelConv2DTranspose (tfganad)": build(False)}
     a, b = models.values()
     b.set_weights(a.get_weights())

@@ -132,7 +132,7 @@ def speed(args):
     from tfganad.data import train_dataset
 
     x = np.random.default_rng(0).uniform(-1, 1, (args.batch * 8, 32, 32, 1)).astype(np.float32)
-    ds = train_dataset(x, args.batch, seed=0)
+    ds = train_dataset(x, args.batch, seed=0).repeat()  # fit would stop after 8 batches
     rows = []
     for k, schedule in [(1, None)] + [(k, s) for k in args.sizes if k > 1 for s in ("random_pair", "all_pairs")]:
         keras.utils.set_random_seed(0)
