@@ -2,7 +2,8 @@
 
 The `serving_default` signature takes `x` (a batch of inputs, float32 in the model's scale) and returns
 `anomaly_score`, `normalized_score` and `is_anomaly` (1 = anomalous, against the fitted threshold).
-Extra endpoints `reconstruct` and `generate` are added when the model has them. Loading needs only
+Extra endpoints `reconstruct`, `anomaly_map` (x → `anomaly_map`, (batch, H, W), the model's
+`anomaly_map(x)`) and `generate` are added when the model has them. Loading needs only
 TensorFlow: `tf.saved_model.load(path).signatures["serving_default"](x=...)`.
 """
 
@@ -31,6 +32,10 @@ def export_saved_model(model, export_dir, name: str = "detector", version: int =
     if model.reconstruct(probe) is not None:
         archive.add_endpoint(
             name="reconstruct", fn=lambda x: {"reconstruction": model.reconstruct(x, training=False)},
+            input_signature=[spec])
+    if model.is_image and model.anomaly_map(probe) is not None:
+        archive.add_endpoint(
+            name="anomaly_map", fn=lambda x: {"anomaly_map": model.anomaly_map(x, training=False)},
             input_signature=[spec])
     if model.generate(np.zeros((1, model.latent_dim), np.float32)) is not None:
         zspec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")

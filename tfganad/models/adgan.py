@@ -37,6 +37,7 @@ from tfganad.models.gan_detector import GANDetector
 from tfganad.networks.batched import BatchedNetwork
 from tfganad.registry import register_model
 from tfganad.scores import l2_residual_score
+from tfganad.scores.maps import residual_map
 from tfganad.search import initial_latents, latent_search, map_chunks
 
 
@@ -100,7 +101,7 @@ class ADGAN(GANDetector):
                 "search_batch_size": 4}
 
     # ------------------------------------------------------------------ search --------------------
-    def _search_chunk(self, x):
+    def _search_chunk(self, x, with_map: bool = False):
         batch = tf.shape(x)[0]
         rows = batch * self.n_seed
         # Row i·n_seed + j holds test point i and seed j.
@@ -113,20 +114,37 @@ class ADGAN(GANDetector):
             rates = [self.search_learning_rate] + [self.generator_learning_rate] * (len(params) - 1)
 
             def loss_fn(p):
-                return {"loss": l2_residual_score(x_rows, generator(p[1:], p[0]))}
+                x_hat = generator(p[1:], p[0])
+                return {"loss": l2_residual_score(x_rows, x_hat), "x_hat": x_hat}
         else:
             params, rates = [z0], [self.search_learning_rate]
 
             def loss_fn(p):
-                return {"loss": l2_residual_score(x_rows, self.generator(p[0], training=False))}
+                x_hat = self.generator(p[0], training=False)
+                return {"loss": l2_residual_score(x_rows, x_hat), "x_hat": x_hat}
 
         _, out = latent_search(loss_fn, params, self.search_steps, rates, self.search_beta_1,
                                self.search_beta_2, self.search_epsilon)
         per_seed = tf.reshape(out["loss"], [batch, self.n_seed])
-        return {"score": tf.reduce_mean(per_seed, axis=1), "best_seed": tf.reduce_min(per_seed, axis=1)}
+        out_chunk = {"score": tf.reduce_mean(per_seed, axis=1), "best_seed": tf.reduce_min(per_seed, axis=1)}
+        if with_map:
+            # The search residual |x − g_θj(z_j)| of every seed, averaged over the seeds like the score.
+            maps = residual_map(x_rows, out["x_hat"])
+            out_chunk["residual"] = tf.reduce_mean(
+                tf.reshape(maps, tf.concat([[batch, self.n_seed], tf.shape(maps)[1:]], 0)), axis=1)
+        return out_chunk
 
     def score_components(self, x, training=False):
         """`score`: mean over seeds of the final squared-L2 losses (Algorithm 1); `best_seed`: their minimum."""
         x = tf.cast(tf.convert_to_tensor(x), tf.float32)
         return map_chunks(self._search_chunk, x, self.search_batch_size,
                           {"score": tf.float32, "best_seed": tf.float32})
+
+    def anomaly_maps(self, x, training=False):
+        """`residual`: the search residual |x − g_θj(z_j)| after the k steps, averaged over the n_seed seeds."""
+        if not self.is_image:
+            return {}
+        x = tf.cast(tf.convert_to_tensor(x), tf.float32)
+        out = map_chunks(lambda c: self._search_chunk(c, with_map=True), x, self.search_batch_size,
+                         {"score": tf.float32, "best_seed": tf.float32, "residual": tf.float32})
+        return {"residual": out["residual"]}

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfganad.errors import ConfigError
+from tfganad.scores.maps import residual_map
 
 
 def _unpack_x(data):
@@ -121,6 +122,28 @@ class AdversarialDetector(keras.Model):
     def generate(self, z, training: bool = False):
         """Sample from the generator for latent codes z; None when the model has none."""
         return None
+
+    #: the `anomaly_maps` entry that `anomaly_map` returns (and the SavedModel serves)
+    map_name = "residual"
+
+    def anomaly_maps(self, x, training: bool = False) -> dict:
+        """Named per-pixel anomaly maps of an image batch, (batch, H, W) each; higher = more anomalous.
+
+        Default: `residual` = mean over channels of |x − reconstruct(x)| (`tfganad.scores.maps`), the
+        residual map of every model that reconstructs (G(E(x)), or G(z_Γ) after a latent search).
+        {} for table rows and for models without a reconstruction.
+        """
+        if not self.is_image:
+            return {}
+        x = tf.cast(tf.convert_to_tensor(x), tf.float32)
+        x_hat = self.reconstruct(x, training=training)
+        if x_hat is None:
+            return {}
+        return {"residual": residual_map(x, x_hat)}
+
+    def anomaly_map(self, x, training: bool = False):
+        """The model's anomaly map `map_name`, (batch, H, W) float32; None when it has none."""
+        return self.anomaly_maps(x, training=training).get(self.map_name)
 
     @classmethod
     def small_config(cls, input_shape) -> dict:

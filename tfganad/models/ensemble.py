@@ -310,6 +310,17 @@ class GANEnsemble(AdversarialDetector):
     def reconstruct(self, x, training=False):
         return self.members[0].reconstruct(x, training=training)
 
+    def anomaly_maps(self, x, training=False):
+        """Every map of the base model averaged over the I·J pairs, as the scores are (eq. 15)."""
+        x = tf.convert_to_tensor(x)
+        parts = []
+        for i, j in self._pairs():
+            with self.pair(i, j) as member:
+                parts.append(member.anomaly_maps(x, training=training))
+        if not parts or not parts[0]:
+            return {}
+        return {k: tf.add_n([tf.cast(p[k], tf.float32) for p in parts]) / len(parts) for k in parts[0]}
+
     def generate(self, z, training=False):
         return self.members[0].generate(z, training=training)
 

@@ -51,6 +51,7 @@ from tfganad.networks.dcgan_gan import mlp_critic
 from tfganad.networks.mlp import mlp_decoder, mlp_encoder
 from tfganad.registry import register_model
 from tfganad.scores import bce_discriminator_score, l1_residual_score, mean_squared_score
+from tfganad.scores.maps import feature_map, residual_map
 
 #: The survey's GANomaly configuration cases (Appendix A, Table 5): training loss and test score.
 GANOMALY_CASES = {
@@ -218,3 +219,14 @@ class GANomaly(AdversarialDetector):
 
     def reconstruct(self, x, training=False):
         return self.decoder(self.encoder(x, training=training), training=training)
+
+    def anomaly_maps(self, x, training=False):
+        """`residual` |x − x̂| and, on images, `feature`: (f(x) − f(x̂))² on D's spatial feature map (the
+        `fm` score before its mean), upsampled to the image size."""
+        if not self.is_image:
+            return {}
+        x = keras.ops.cast(keras.ops.convert_to_tensor(x), "float32")
+        x_hat = self.reconstruct(x, training=training)
+        _, real_feat = self.discriminator(x, training=training)
+        _, fake_feat = self.discriminator(x_hat, training=training)
+        return {"residual": residual_map(x, x_hat), "feature": feature_map(real_feat, fake_feat, self.input_shape_[:2])}
