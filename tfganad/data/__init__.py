@@ -35,7 +35,15 @@ def load_data(spec, seed: int = 0) -> AnomalyData:
     if len(data.x) == 0:
         raise DataError(f"data source {spec.source!r} yielded no samples")
     split_seed = spec.split_seed if spec.split_seed is not None else seed
-    split = get_protocol(spec.protocol)(data, spec, split_seed)
+    protocol = spec.protocol
+    if raw.protocol and protocol != raw.protocol:
+        # A source with its own split (the industrial folder layout) replaces only the default protocol.
+        if protocol != "one_anomalous_class":
+            raise DataError(f"data.source {spec.source!r} has its own train/test split; data.protocol "
+                            f"{protocol!r} cannot apply: leave data.protocol unset or set it to {raw.protocol!r}")
+        protocol = raw.protocol
+    data.masks, data.protocol = raw.masks, raw.protocol
+    split = get_protocol(protocol)(data, spec, split_seed)
     if data.kind == "tabular":
         split = scale_rows(split, spec.scaling)
     rng = np.random.default_rng(split_seed + 1)
@@ -44,6 +52,8 @@ def load_data(spec, seed: int = 0) -> AnomalyData:
     if spec.max_test_samples and len(split.x_test) > spec.max_test_samples:
         keep = np.sort(rng.permutation(len(split.x_test))[: spec.max_test_samples])
         split.x_test, split.y_test = split.x_test[keep], split.y_test[keep]
+        if split.masks_test is not None:
+            split.masks_test = split.masks_test[keep]
     if len(split.x_train) == 0:
         raise DataError(f"protocol {spec.protocol!r} left an empty training split")
     if len(split.x_test) == 0:

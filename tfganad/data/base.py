@@ -28,6 +28,10 @@ class LabeledData:
     origin: Optional[np.ndarray] = None
     name: str = ""
     binary: bool = False
+    #: ground-truth pixel masks (N, H, W) in {0, 1}; NaN rows = no mask known (only some sources have them)
+    masks: Optional[np.ndarray] = None
+    #: the split protocol the source prescribes (e.g. `mvtec`: its train/ and test/ folders); None = any
+    protocol: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -46,6 +50,8 @@ class AnomalyData:
     y_val: Optional[np.ndarray] = None
     contamination: Optional[float] = None
     info: dict = dataclasses.field(default_factory=dict)
+    #: ground-truth pixel masks of the test images (N, H, W), NaN rows where unknown; None without masks
+    masks_test: Optional[np.ndarray] = None
 
     @property
     def input_shape(self):
