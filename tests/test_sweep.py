@@ -261,3 +261,28 @@ def test_every_shipped_sweep_validates(tmp_path):
     assert len(paths) >= 5
     for path in paths:  # every cell's recipe is loaded (keys and types checked); no data is read
         assert load_sweep(path, output_dir=str(tmp_path)).cells, path.name
+
+
+def test_smoke_sweep_grid_is_one_hparams_experiment(smoke_run, read_hparams):
+    from google.protobuf import struct_pb2
+
+    sw, _, _ = smoke_run
+    experiment, groups = read_hparams(sw.directory)
+    infos = {h.name: h for h in experiment.hparam_infos}
+    # The keys that vary over the grid, typed: the variant changes model.name and the model's arguments.
+    assert {"model.name", "data.anomalous_class", "model.n_estimators", "model.latent_dim"} <= set(infos)
+    assert "seed" not in infos and "train.epochs" not in infos  # fixed for every cell
+    assert [v.number_value for v in infos["data.anomalous_class"].domain_discrete.values] == [0, 1]
+    assert {v.string_value for v in infos["model.name"].domain_discrete.values} == {"egbad", "iforest"}
+    assert {m.name.tag for m in experiment.metric_infos} == {
+        "hparams/auroc", "hparams/auprc", "hparams/f1_at_contamination", "hparams/selected_epoch"}
+    rows = {(r["model"], r["data.anomalous_class"]): r for r in read_results(sw.directory)}
+    assert len(groups) == 4
+    for group in groups:
+        hp = {k: v.WhichOneof("kind") and getattr(v, v.WhichOneof("kind")) for k, v in group.hparams.items()}
+        assert isinstance(group.hparams["data.anomalous_class"], struct_pb2.Value)
+        row = rows[(hp["model.name"], int(hp["data.anomalous_class"]))]
+        metrics = {m.name.tag: m.value for m in group.metric_values}
+        assert metrics["hparams/auroc"] == pytest.approx(row["auroc"], abs=1e-6)
+        assert metrics["hparams/selected_epoch"] == row["selected_epoch"]
+        assert group.sessions[0].name.startswith("cells/") and group.sessions[0].name.endswith("/logs/hparams")

@@ -28,6 +28,8 @@ Layout of `<output_dir>/<name>/`::
                                        results.shard-I-of-N.jsonl; readers merge every results*.jsonl)
     results.csv                        all rows merged, rewritten atomically after every cell
     errors.jsonl                       cells that failed (they are retried on the next run)
+    hparams/                           TensorBoard HParams experiment: the keys that vary, typed (each
+                                       cell's cases are its sessions: `tensorboard --logdir` this folder)
 
 `<key>` is a stable hash of the cell's base recipe path (as written) and its overrides, leaving out
 keys that only say where data lives or how much is printed (`data.path`, `data.data_dir`,
@@ -519,9 +521,9 @@ def run_cell(task: dict) -> dict:
             recipe = cell.load_recipe(extra)
             echo = task.get("echo") or print
             if task["resume"]:
-                out = resume(task["run_dir"], echo=echo)
+                out = resume(task["run_dir"], echo=echo, hparams=task.get("hparams"))
             else:
-                out = run(recipe, run_dir=task["run_dir"], echo=echo)
+                out = run(recipe, run_dir=task["run_dir"], echo=echo, hparams=task.get("hparams"))
             rows = cell_rows(cell, recipe, out, time.perf_counter() - start, task["sweep"],
                              str(pathlib.Path(task["run_dir"]).relative_to(task["directory"])), task["shard"])
             return {"rows": rows, "wall_seconds": time.perf_counter() - start}
@@ -696,6 +698,7 @@ def run_sweep(sweep: Sweep, jobs: int = 1, shard: Optional[tuple] = None, echo: 
             from tfganad.training.io import atomic_write_text
 
             atomic_write_text(directory / "sweep.yaml", yaml.safe_dump(sweep.to_dict(), sort_keys=False))
+        hparams = write_sweep_hparams(sweep, directory, extra_overrides)
         mine = shard_cells(sweep.cells(), shard)
         done = finished_keys(directory)
         todo = [c for c in mine if c.key not in done]
@@ -713,6 +716,7 @@ def run_sweep(sweep: Sweep, jobs: int = 1, shard: Optional[tuple] = None, echo: 
             if jobs > 1:
                 extra.append(("train.verbose", 2))  # one line per epoch in the cell's log file
             tasks.append({"cell": cell, "run_dir": str(run_dir), "resume": resume, "sweep": sweep.name,
+                          "hparams": hparams,
                           "directory": str(directory), "shard": shard, "extra": extra,
                           "log": str(cells_dir / f"{cell.key}.log") if jobs > 1 else None})
         failed, ran = [], 0
@@ -752,6 +756,20 @@ def run_sweep(sweep: Sweep, jobs: int = 1, shard: Optional[tuple] = None, echo: 
         echo(f"{progress.line()} results: {directory / 'results.csv'}")
         return {"directory": str(directory), "total": len(mine), "done": progress.done, "failed": failed,
                 "ran": ran, "results": str(results)}
+
+
+def write_sweep_hparams(sweep: Sweep, directory, extra_overrides=()) -> dict:
+    """Writes the sweep's TensorBoard HParams experiment (`<sweep dir>/hparams/`): the keys that vary over
+    all cells and cases, typed, with their values → the spec (JSON) every cell's sessions follow."""
+    from tfganad.training import hparams as H
+
+    recipes = []
+    for cell in sweep.cells():
+        recipe = cell.load_recipe(extra_overrides)
+        recipes += [recipe.for_case(c) for c in recipe.cases] or [recipe]
+    spec = H.hparam_spec(recipes)
+    H.write_experiment(pathlib.Path(directory) / "hparams", spec, H.metric_keys(recipes))
+    return H.spec_to_json(spec)
 
 
 def _run_parallel(tasks, jobs, finish, progress, progress_every, echo):

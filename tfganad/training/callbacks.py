@@ -182,7 +182,7 @@ class TestMonitor(keras.callbacks.Callback):
 
 
 class ImageSummaries(keras.callbacks.Callback):
-    """TensorBoard image grids (x, G(E(x)), G(z)), score histograms and real learning rates."""
+    """TensorBoard image grids (x, G(E(x)), anomaly-map overlays, G(z)), score histograms and real learning rates."""
 
     def __init__(self, log_dir, x_samples, x_val=None, x_test=None, y_test=None, every: int = 1,
                  max_images: int = 16, batch_size: int = 256):
@@ -212,6 +212,11 @@ class ImageSummaries(keras.callbacks.Callback):
                 rec = model.reconstruct(self.x, training=False)
                 if rec is not None:
                     tf.summary.image("reconstruction", self._to_image(rec), max_outputs=n)
+                amap = model.anomaly_map(self.x, training=False)
+                if amap is not None:
+                    from tfganad.training.maps import heatmap_overlay
+
+                    tf.summary.image("anomaly_map", heatmap_overlay(self.x, np.asarray(amap)), max_outputs=n)
                 gen = model.generate(model.sample_latent(n), training=False)
                 if gen is not None:
                     tf.summary.image("generated", self._to_image(gen), max_outputs=n)

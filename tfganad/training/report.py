@@ -90,6 +90,8 @@ def write_report(out_dir, summary: dict, y_true, scores, grid=None) -> pathlib.P
     images.append(plot_histogram(y_true, scores, out_dir, summary.get("threshold")))
     if grid is not None:
         images.append(plot_reconstructions(grid[0], grid[1], np.asarray(grid[2]), out_dir))
+    if summary.get("anomaly_maps", {}).get("image"):
+        images.append(summary["anomaly_maps"]["image"])  # drawn by tfganad.training.maps.evaluate_maps
     m = summary["metrics"]
     lines = [
         f"# {summary['recipe']}",
@@ -104,7 +106,8 @@ def write_report(out_dir, summary: dict, y_true, scores, grid=None) -> pathlib.P
         "|---|---|",
     ]
     for key in ("auroc", "auprc", "precision_at_contamination", "recall_at_contamination", "f1_at_contamination",
-                "precision_at_val_threshold", "recall_at_val_threshold", "f1_at_val_threshold"):
+                "precision_at_val_threshold", "recall_at_val_threshold", "f1_at_val_threshold",
+                "pixel_auroc", "pixel_pro"):
         if key in m:
             lines.append(f"| {key} | {m[key]:.4f} |")
     if len(summary.get("metrics_by_score", {})) > 1:

@@ -271,6 +271,13 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             rec = model.reconstruct(data.x_test[pick])
             if rec is not None:
                 grid = (data.x_test[pick], np.asarray(rec), data.y_test[pick])
+        if model.is_image:
+            from tfganad.training.maps import evaluate_maps
+
+            maps = evaluate_maps(model, data, case_dir / "report", recipe.evaluation.batch_size)
+            metrics.update(maps.pop("metrics", {}))  # pixel_auroc, pixel_pro (with ground-truth masks)
+            if maps:
+                summary["anomaly_maps"] = maps
         write_report(case_dir / "report", summary, data.y_test, main, grid)
         if recipe.export.keras_file:
             model.save(case_dir / "model.keras")
@@ -289,22 +296,25 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
     return summary
 
 
-def resume(run_dir, echo=print) -> dict:
+def resume(run_dir, echo=print, hparams=None) -> dict:
     """Continues an interrupted run: finished cases are kept, the others resume from their last epoch."""
     from tfganad.config import load_recipe
 
     run_dir = pathlib.Path(run_dir)
     if not (run_dir / "recipe.yaml").is_file():
         raise ConfigError(f"{str(run_dir)!r} is not a tfganad run directory (no recipe.yaml)")
-    return run(load_recipe(run_dir / "recipe.yaml"), run_dir=run_dir, echo=echo, resume=True)
+    return run(load_recipe(run_dir / "recipe.yaml"), run_dir=run_dir, echo=echo, resume=True, hparams=hparams)
 
 
-def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False) -> dict:
+def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False, hparams=None) -> dict:
     """Runs every case of `recipe` in a new run directory; returns {"run_dir", "results"}.
 
     Each case is its own sub-directory (its own TensorBoard run); `results.csv`/`results.json` hold one
     row per finished case. Nothing existing is overwritten. With `resume=True`, `run_dir` is an
     interrupted run of the same recipe: finished cases are reused, unfinished ones continue.
+    Every case is a TensorBoard HParams session; the experiment (`<run dir>/hparams/`) lists the keys
+    that vary between cases. `hparams`: a sweep's experiment spec (`tfganad.training.hparams`), which
+    then replaces the run's own.
     """
     cases = list(recipe.cases) or [""]
     if recipe.train.strategy == "multiworker":  # before any TF op; only the chief writes run_dir
@@ -338,6 +348,12 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False) -> dict:
         run_dir = new_run_dir(recipe.output_dir, recipe.name)
     if not resume:
         dump_recipe(recipe, run_dir / "recipe.yaml")
+    from tfganad.training import hparams as H
+
+    subs = [recipe.for_case(case) if case else recipe for case in cases]
+    hp_spec = H.spec_from_json(hparams) if hparams is not None else H.hparam_spec(subs)
+    if hparams is None:
+        H.write_experiment(run_dir / "hparams", hp_spec, H.metric_keys(subs))
     rows, summaries = [], []
     for case in cases:
         sub = recipe.for_case(case) if case else recipe
@@ -351,6 +367,7 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False) -> dict:
             summary = json.loads(done.read_text())
         else:
             summary = train_case(sub, data, case_dir, case)
+        H.write_session(case_dir, sub, summary, hp_spec)
         summaries.append(summary)
         m = summary["metrics"]
         row = {"case": case or "-", "model": summary["model"], "score": summary["score"],
