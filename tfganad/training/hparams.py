@@ -24,10 +24,20 @@ DEFAULT_KEYS = ("model.name", "data.source", "data.anomalous_class", "data.norma
 SESSION_DIR = ("logs", "hparams")
 
 
+def _model_defaults(model_name: str) -> dict:
+    import inspect
+
+    from tfganad.config import model_arguments
+    from tfganad.registry import get_model_class
+
+    return {f"model.{k}": p.default for k, p in model_arguments(get_model_class(model_name)).items()
+            if p.default is not inspect.Parameter.empty and k not in ("input_shape", "seed")}
+
+
 def flat_recipe(recipe) -> dict:
-    """`model.*`, `data.*`, `train.*` and `seed` of a recipe as {dotted key: value}."""
+    """`model.*` (constructor defaults filled in), `data.*`, `train.*` and `seed` as {dotted key: value}."""
     raw = recipe.to_dict()
-    out = {"seed": raw["seed"]}
+    out = {"seed": raw["seed"], **_model_defaults(recipe.model_name)}
     for section in ("model", "data", "train"):
         for key, value in (raw.get(section) or {}).items():
             out[f"{section}.{key}"] = value
@@ -72,8 +82,9 @@ def hparam_spec(recipes, keys=None) -> dict:
     if keys is None:
         keys = varying_keys(recipes)
         if not keys:
-            keys = [k for k in flats[0] if k.startswith("model.") or k in DEFAULT_KEYS]
-            keys = [k for k in keys if flats[0].get(k) is not None or k == "model.name"]
+            given = {f"model.{k}" for k in recipes[0].model_params}
+            keys = [k for k in flats[0] if (k in given or k in DEFAULT_KEYS)
+                    and (flats[0].get(k) is not None or k == "model.name")]
     spec = {}
     for key in keys:
         values = [f.get(key) for f in flats]
