@@ -161,7 +161,7 @@ def _paste_spot(img, rng, size):
     return mask
 
 
-def write_digits_folder(root, category: str = "digits", size: int = 32, n_train: int = 1200, n_test_good: int = 300,
+def write_digits_folder(root, category: str = "digits", size: int = 32, n_train: int = 1190, n_test_good: int = 300,
                         n_per_defect: int = 150, seed: int = 0) -> pathlib.Path:
     """Writes scikit-learn's real handwritten digits in the MVTec AD layout → the category folder.
 

@@ -130,7 +130,8 @@ def write_session(case_dir, recipe, summary: dict, spec: dict) -> pathlib.Path:
     metrics = dict(summary.get("metrics") or {}, selected_epoch=summary.get("selected_epoch"))
     step = int(summary.get("epochs_run") or 0)
     with tf.summary.create_file_writer(str(log_dir)).as_default() as writer:
-        hp.hparams(values, trial_id=str(pathlib.Path(case_dir)))
+        # The trial id names the table row and must be unique: <run or cell>/<case>, or <parent>/<run>.
+        hp.hparams(values, trial_id="/".join(pathlib.Path(case_dir).resolve().parts[-2:]))
         for key, _ in METRICS + PIXEL_METRICS:
             value = metrics.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -80,10 +80,14 @@ def evaluate_maps(model, data, out_dir, batch_size: int = 256, n: int = 8) -> di
     masks = getattr(data, "masks_test", None)
     anomalous = np.flatnonzero(y == 1)
     if masks is not None:
-        # Show anomalies whose masks are known first: their outlines make the figure readable.
+        # Show anomalies whose masks are known: their outlines make the figure readable.
         known = np.isfinite(masks[anomalous]).reshape(len(anomalous), -1).all(1)
-        anomalous = np.concatenate([anomalous[known], anomalous[~known]])
-    pick = np.concatenate([np.flatnonzero(y == 0)[: n // 2], anomalous[: n - n // 2]])
+        if known.any():
+            anomalous = anomalous[known]
+    # Evenly spread over the (sorted) anomalies, so that several defect types show.
+    k = min(n - n // 2, len(anomalous))
+    anomalous = anomalous[np.linspace(0, len(anomalous) - 1, k).astype(int)] if k else anomalous[:0]
+    pick = np.concatenate([np.flatnonzero(y == 0)[: n // 2], anomalous])
     metrics = {}
     if masks is not None:
         maps_all = map_batches(model, data.x_test, batch_size)
