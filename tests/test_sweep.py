@@ -286,3 +286,7 @@ def test_smoke_sweep_grid_is_one_hparams_experiment(smoke_run, read_hparams):
         assert metrics["hparams/auroc"] == pytest.approx(row["auroc"], abs=1e-6)
         assert metrics["hparams/selected_epoch"] == row["selected_epoch"]
         assert group.sessions[0].name.startswith("cells/") and group.sessions[0].name.endswith("/logs/hparams")
+    # Image models draw anomaly-map overlays; without ground-truth masks there are no pixel metrics.
+    egbad = next(r for r in rows.values() if r["model"] == "egbad")
+    assert (sw.directory / egbad["run_dir"] / "report" / "anomaly_maps.png").is_file()
+    assert "pixel_auroc" not in egbad

@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import tfganad
 from tfganad.config import DataSpec, recipe_from_dict
@@ -68,8 +69,6 @@ def test_malformed_trees_fail_with_one_line(folder, tmp_path):
 
 
 def test_mixed_sizes_need_image_size(folder, tmp_path):
-    import tensorflow as tf
-
     root = _copy(folder, tmp_path)
     big = np.zeros((20, 20, 1), np.uint8)
     (root / "test" / "good" / "999.png").write_bytes(tf.io.encode_png(big).numpy())
@@ -97,6 +96,10 @@ def test_folder_run_writes_pixel_metrics_overlays_and_hparams(folder, tmp_path, 
         assert 0.0 <= m["pixel_auroc"] <= 1.0 and 0.0 <= m["pixel_pro"] <= 1.0 and m["pixel_images"] == 40
         assert (run_dir / case / "report" / "anomaly_maps.png").is_file()
         assert "anomaly_maps.png" in (run_dir / case / "report" / "report.md").read_text()
+        events = [e for f in (run_dir / case / "logs" / "images").glob("events.*")
+                  for e in tf.compat.v1.train.summary_iterator(str(f))]
+        images = [v for e in events for v in e.summary.value if v.tag == "anomaly_map"]
+        assert images and images[0].metadata.plugin_data.plugin_name == "images"
     experiment, groups = read_hparams(run_dir)
     infos = {h.name: h for h in experiment.hparam_infos}
     assert set(infos) == {"model.score", "model.score_weight"}              # what differs between cases

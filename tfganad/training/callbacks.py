@@ -212,11 +212,11 @@ class ImageSummaries(keras.callbacks.Callback):
                 rec = model.reconstruct(self.x, training=False)
                 if rec is not None:
                     tf.summary.image("reconstruction", self._to_image(rec), max_outputs=n)
-                amap = model.anomaly_map(self.x, training=False)
-                if amap is not None:
-                    from tfganad.training.maps import heatmap_overlay
+                from tfganad.training.maps import heatmap_overlay, map_batches
 
-                    tf.summary.image("anomaly_map", heatmap_overlay(self.x, np.asarray(amap)), max_outputs=n)
+                amap = map_batches(model, self.x, self.batch_size)  # traced once: a latent search is a loop
+                if amap is not None:
+                    tf.summary.image("anomaly_map", heatmap_overlay(self.x, amap), max_outputs=n)
                 gen = model.generate(model.sample_latent(n), training=False)
                 if gen is not None:
                     tf.summary.image("generated", self._to_image(gen), max_outputs=n)
