@@ -65,15 +65,36 @@ def hparams_screenshot(work):
     board = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(sweep.directory),
                               "--port", str(port), "--host", "127.0.0.1"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shot = DOCS / "hparams.png"
+    before = shot.stat().st_mtime if shot.exists() else 0.0
     try:
-        time.sleep(8)  # TensorBoard loads the event files before the HParams tab has data
+        _wait_for_runs(port)
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        "--window-size=1500,700", "--virtual-time-budget=20000",
-                        f"--screenshot={DOCS / 'hparams.png'}", f"http://127.0.0.1:{port}/#hparams"],
+                        "--window-size=1800,560", "--virtual-time-budget=20000",
+                        f"--screenshot={shot}", f"http://127.0.0.1:{port}/#hparams"],
                        check=True, timeout=120, capture_output=True)
     finally:
         board.terminate()
         board.wait(timeout=30)
+    if not shot.exists() or shot.stat().st_mtime <= before:
+        sys.exit("chromium wrote no screenshot (the page did not load)")
+
+
+def _wait_for_runs(port, timeout=180.0):
+    """Waits until TensorBoard answers and has loaded the sweep's runs (Chromium exits 0 on a failed load)."""
+    import urllib.request
+
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/data/runs", timeout=5) as r:
+                if len(json.loads(r.read())) >= 4:
+                    time.sleep(5)  # the HParams plugin reads the same multiplexer
+                    return
+        except OSError:
+            pass
+        time.sleep(2)
+    sys.exit("TensorBoard did not load the sweep in time")
 
 
 def main():
