@@ -10,7 +10,8 @@ Subclasses supply hooks and never write their own `train_step`:
 * optionally `phase_active(players)` (gate a phase on training progress) and `after_update(players,
   losses)` (graph code after a step, e.g. re-initialising a collapsed discriminator);
 * `score_components(x)`: dict of per-sample scores; `anomaly_score(x)` picks the configured one;
-* optionally `reconstruct(x)` and `generate(z)` for image grids and localisation.
+* optionally `reconstruct(x)` and `generate(z)` for image grids and localisation, and `anomaly_maps(x)`
+  where a model's maps differ from the default residual |x − reconstruct(x)|.
 
 The model also carries its fitted score calibration (normaliser offset/scale and decision threshold)
 as non-trainable weights, so `.keras` files and SavedModels serve the same numbers.
