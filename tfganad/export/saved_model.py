@@ -35,7 +35,8 @@ def export_saved_model(model, export_dir, name: str = "detector", version: int =
             input_signature=[spec])
     if model.is_image:
         # Traced, not run: a latent-search map (ADGAN) would run its whole search eagerly on the probe.
-        map_fn = tf.function(lambda x: {"anomaly_map": model.anomaly_map(x, training=False)}, input_signature=[spec])
+        map_fn = tf.function(lambda x: {"anomaly_map": model.anomaly_map(x, training=False)}, input_signature=[spec],
+                             autograph=False)
         if map_fn.get_concrete_function().structured_outputs["anomaly_map"] is not None:
             archive.add_endpoint(name="anomaly_map", fn=map_fn)
     if model.generate(np.zeros((1, model.latent_dim), np.float32)) is not None:

@@ -16,7 +16,7 @@ def map_batches(model, x, batch_size: int = 256):
         return None
     fn = getattr(model, "_tfganad_map_fn", None)
     if fn is None:
-        fn = tf.function(lambda b: model.anomaly_map(b, training=False), reduce_retracing=True)
+        fn = tf.function(lambda b: model.anomaly_map(b, training=False), reduce_retracing=True, autograph=False)
         model._tfganad_map_fn = fn
     out = []
     for start in range(0, len(x), batch_size):
