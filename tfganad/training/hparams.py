@@ -52,7 +52,7 @@ def varying_keys(recipes) -> list:
 
 
 def _kind(values) -> str:
-    values = [v for v in values]
+    """The HParams type that holds every value: bool, int, float, else str (None → "none")."""
     if all(isinstance(v, bool) for v in values):
         return "bool"
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
@@ -146,4 +146,5 @@ def spec_to_json(spec: dict) -> dict:
 
 
 def spec_from_json(raw: dict) -> dict:
+    """The inverse of `spec_to_json`."""
     return {k: (kind, list(values)) for k, (kind, values) in raw.items()}
