@@ -117,18 +117,11 @@ def op_flops(op) -> float:
         if f is None or g is None:
             return float("nan")
         return 2.0 * math.prod(g) * f[0] * f[1] * f[2]
-    if t == "Conv2DBackpropFilter":  # (input, filter_sizes, out_backprop)
-        g, x = _dims(op.inputs[2].shape), _dims(op.inputs[0].shape)
-        fs = None
-        try:
-            from tensorflow.python.framework import tensor_util
-
-            fs = tensor_util.constant_value(op.inputs[1])
-        except Exception:  # noqa: BLE001 - shape not constant: fall back below
-            fs = None
-        if g is None or x is None or fs is None:
+    if t == "Conv2DBackpropFilter":  # (input, filter_sizes, out_backprop) → filter-shaped gradient
+        g, f = _dims(op.inputs[2].shape), _dims(op.outputs[0].shape)
+        if g is None or f is None:
             return float("nan")
-        return 2.0 * math.prod(g) * int(fs[0]) * int(fs[1]) * int(fs[2])
+        return 2.0 * math.prod(g) * f[0] * f[1] * f[2]
     return 0.0
 
 
@@ -174,14 +167,32 @@ def train_step_flops(model, batch, shape) -> tuple:
     return graph_flops(concrete.graph)
 
 
+def fit_step_flops(model):
+    """FLOPs of one step from the graph `Model.fit` already traced (no second trace), or None.
+
+    Keras keeps its compiled `multi_step_on_iterator` in the closure of `model.train_function`; with
+    steps_per_execution > 1 its while-loop body holds one step, which `graph_flops` counts once.
+    """
+    fn = getattr(model, "train_function", None)
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            obj = cell.cell_contents
+        except ValueError:
+            continue
+        concrete = getattr(obj, "_list_all_concrete_functions", None)
+        if concrete is not None and concrete():
+            return graph_flops(concrete()[0].graph)[0]
+    return None
+
+
 def score_flops(model, batch, shape) -> tuple:
     import tensorflow as tf
 
     def score(x):
         return model.score_components(x, training=False)
 
-    fn = tf.function(score)  # as callbacks._score_fn traces it
-    concrete = fn.get_concrete_function(tf.TensorSpec((batch, *shape), tf.float32))
+    # A fresh trace with a static batch: score_batches' own function may have a generalised batch dim.
+    concrete = tf.function(score).get_concrete_function(tf.TensorSpec((batch, *shape), tf.float32))
     return graph_flops(concrete.graph)
 
 
@@ -368,16 +379,17 @@ def main():
             model, recipe, spe, batch = build(name, args.quick)
             row.update(batch=batch, steps_per_execution=spe,
                        params=int(sum(math.prod(v.shape) for v in model.trainable_variables)))
-            flops, loop = train_step_flops(model, batch, WORKLOADS[name][1])
-            row["gflop_per_step"] = flops / 1e9
-            row["train_graph_has_loop"] = loop
             row.update({f"train_{k}": v for k, v in time_training(model, WORKLOADS[name][1], batch, spe,
                                                                    train_window).items()})
+            flops = fit_step_flops(model)
+            if flops is None or not math.isfinite(flops):  # Keras internals moved: trace the step again
+                flops = train_step_flops(model, batch, WORKLOADS[name][1])[0]
+            row["gflop_per_step"] = flops / 1e9
             score_batch = recipe.evaluation.batch_size
             max_n = 2000 if args.quick else 10000
-            sflops, sloop = score_flops(model, score_batch, WORKLOADS[name][1])
             row.update({f"score_{k}": v for k, v in time_scoring(model, WORKLOADS[name][1], score_batch,
                                                                  score_window, max_n).items()})
+            sflops, sloop = score_flops(model, score_batch, WORKLOADS[name][1])
             row["score_gflop_per_img"] = None if sloop else sflops / score_batch / 1e9
         except Exception as exc:  # noqa: BLE001 - one broken workload must not lose the others
             row["error"] = f"{type(exc).__name__}: {exc}"[:300]
