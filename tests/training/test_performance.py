@@ -95,3 +95,24 @@ def test_bf16_guard_warns_once_on_a_cpu_without_bf16(monkeypatch, caplog):
     monkeypatch.setattr(P, "_warned", set())
     assert runner.resolve_precision("auto") == "float32"
     assert P.check_bf16("mixed_bfloat16", False) is None
+
+
+def test_runner_auto_steps_per_execution_gives_the_same_scores(tmp_path):
+    """Through the runner (EMA swaps, validation, NaN guard, backups): auto (> 1 here) scores like 1."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "rows.npz", x=rng.normal(size=(120, 6)).astype(np.float32), y=np.arange(120) % 4)
+    raw = {"model": {"name": "egbad", "latent_dim": 4, "case": "case1"},
+           "data": {"source": "npz", "path": str(tmp_path / "rows.npz"), "anomalous_class": 3},
+           "train": {"epochs": 2, "batch_size": 8, "ema_momentum": 0.9, "verbose": 0, "backup_every": 1},
+           "export": {"enabled": False, "keras_file": False}}
+    from tfganad.data import load_data
+
+    scores = {}
+    for spe in (1, "auto"):
+        recipe = recipe_from_dict(dict(raw, train=dict(raw["train"], steps_per_execution=spe)))
+        data = load_data(recipe.data, recipe.seed)
+        summary = runner.train_case(recipe, data, tmp_path / str(spe))
+        scores[spe] = (summary["steps_per_execution"], np.load(tmp_path / str(spe) / "test_scores.npz"))
+    assert scores[1][0] == 1 and scores["auto"][0] > 1
+    for key in scores[1][1].files:
+        np.testing.assert_allclose(scores["auto"][1][key], scores[1][1][key], rtol=1e-5, atol=1e-6, err_msg=key)
