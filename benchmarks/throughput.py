@@ -445,8 +445,11 @@ def markdown(result) -> str:
               f"float32 2048² matmul peak: {m['matmul_peak_gflops_start']:.0f} GFLOP/s at start, "
               f"{m['matmul_peak_gflops_end']:.0f} at the end (% of peak uses the larger).", "",
               "Train: `Model.fit` on synthetic data at the recipe's batch and `train.steps_per_execution` "
-              "(spe); GFLOP/step counted from the traced `train_step` graph (MatMul/Conv2D and gradients). "
-              "Scoring: `score_batches` (all score components, the runner's path) at `evaluation.batch_size`.",
+              "(spe); GFLOP/step counted from the graph `fit` traced: every MatMul/Conv2D op and gradient the "
+              "step runs, including each player's own backward pass and a schedule's repeated forward passes "
+              "(so more than a 'one forward + backward' estimate). Scoring: `score_batches` (all score "
+              "components, the runner's path) at `evaluation.batch_size`; latent-search scores (AnoGAN, "
+              "ADGAN: 'loop') on a few images, no % of peak.",
               "", "| workload | batch | spe | params | train steps/s | GFLOP/step | GFLOP/s | % peak | CPU/wall | "
               "score img/s | score % peak | CPU/wall |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -457,7 +460,7 @@ def markdown(result) -> str:
             f"| {r['workload']} | {r.get('batch')} | {r.get('steps_per_execution')} | {r.get('params', 0):,} | "
             f"{_f(r.get('train_steps_per_s'))} | {_f(r.get('gflop_per_step'), '{:.3f}')} | "
             f"{_f(r.get('train_gflop_per_s'), '{:.1f}')} | {_f(r.get('train_pct_of_peak'), '{:.0f} %')} | "
-            f"{_f(r.get('train_cpu_per_wall'))} | {_f(r.get('score_img_per_s'), '{:.0f}')} | "
+            f"{_f(r.get('train_cpu_per_wall'))} | {_f(r.get('score_img_per_s'), '{:.3g}')} | "
             f"{_f(r.get('score_pct_of_peak'), '{:.0f} %') if r.get('score_gflop_per_img') is not None else 'loop'} | "
             f"{_f(r.get('score_cpu_per_wall'))} |")
     if ov:
