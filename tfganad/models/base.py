@@ -346,7 +346,7 @@ class AdversarialDetector(keras.Model):
         if not pairs:
             return
         # One compiled call instead of 3 eager ops per variable: callbacks swap twice per epoch, which
-        # cost ~20 ms an epoch for ALAD's ~100 variables (issue #15).
+        # cost ~20 ms an epoch for the Arrhythmia ALAD's 34 EMA variables under load (issue #15).
         key = tuple((id(v), id(avg)) for v, avg in pairs)
         cached = getattr(self, "_tfganad_swap_fn", None)
         if cached is None or cached[0] != key:
