@@ -263,11 +263,12 @@ def time_scoring(model, shape, batch, window, max_n) -> dict:
     with Clock() as first:
         score_batches(model, x[:batch], batch, cache=False)  # trace
     n = min(batch, max_n)
-    with Clock() as probe:
-        score_batches(model, x[:n], batch, cache=False)
-    rate = n / max(probe.wall, 1e-6)
-    n = int(min(max_n, max(n, rate * window)))
-    n = max(batch, n // batch * batch) if n >= batch else n
+    if max_n > batch:  # otherwise the timed run below is the whole sample anyway
+        with Clock() as probe:
+            score_batches(model, x[:n], batch, cache=False)
+        rate = n / max(probe.wall, 1e-6)
+        n = int(min(max_n, max(n, rate * window)))
+        n = max(batch, n // batch * batch) if n >= batch else n
     with Clock() as c:
         score_batches(model, x[:n], batch, cache=False)
     return {"img_per_s": n / c.wall, "cpu_per_wall": c.cpu / c.wall, "n": n, "batch": batch,
