@@ -37,18 +37,24 @@ from tfganad.training.callbacks import (
     validation_epochs,
 )
 from tfganad.training.io import atomic_write_json, new_run_dir, write_table
+from tfganad.training.performance import check_bf16, resolve_steps_per_execution
 from tfganad.training.report import write_report
 
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
-def resolve_precision(name: str) -> str:
-    """`auto` → mixed_float16 with a GPU, float32 otherwise."""
+def resolve_precision(name: str, warn: bool = False) -> str:
+    """`auto` → mixed_float16 with a GPU, float32 otherwise (never mixed_bfloat16: it pays off only on
+    CPUs with bf16 instructions, and changes results). With `warn`, an explicit mixed_bfloat16 on a CPU
+    without bf16 instructions logs one warning (`performance.check_bf16`)."""
     if name not in PRECISIONS:
         raise ConfigError(f"unknown train.precision {name!r}; allowed: {', '.join(PRECISIONS)}")
+    has_gpu = bool(tf.config.list_physical_devices("GPU"))
     if name == "auto":
-        return "mixed_float16" if tf.config.list_physical_devices("GPU") else "float32"
+        return "mixed_float16" if has_gpu else "float32"
+    if warn:
+        check_bf16(name, has_gpu)
     return name
 
 
@@ -166,14 +172,20 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
     dump_recipe(recipe, case_dir / "recipe.yaml")
     monitor, mode, on_test = selection_rule(t.selection)
     keras.utils.set_random_seed(recipe.seed)
-    precision = resolve_precision(t.precision)
+    precision = resolve_precision(t.precision, warn=True)
     with precision_policy(precision):
         strategy = resolve_strategy(t.strategy)
         with strategy.scope():
             model = build_model(recipe, data.input_shape)
             model.build_from_sample(data.x_val)  # fit never calls __call__; checkpoints need a built model
+            global_batch = t.batch_size * strategy.num_replicas_in_sync
+            spe = resolve_steps_per_execution(
+                t.steps_per_execution, model, global_batch,
+                t.steps_per_epoch or max(1, len(data.x_train) // min(global_batch, len(data.x_train))),
+                t.steps_per_epoch is not None)
             model.compile(learning_rate=t.learning_rate, beta_1=t.beta_1, beta_2=t.beta_2,
-                          ema_momentum=t.ema_momentum, jit_compile=t.jit_compile, run_eagerly=t.run_eagerly)
+                          ema_momentum=t.ema_momentum, jit_compile=t.jit_compile, run_eagerly=t.run_eagerly,
+                          steps_per_execution=spe)
         logs_dir = case_dir / "logs"
         ckpt = case_dir / "checkpoints" / "best.weights.h5"
         ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +265,7 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             "data": f"{recipe.data.source}/{data.info.get('protocol')}",
             "selection": t.selection, "selected_on_test": on_test, "selected_epoch": selected_epoch,
             "epochs_run": epochs_run, "epoch_multiplier": epoch_multiplier, "train_seconds": train_seconds,
-            "precision": precision,
+            "precision": precision, "steps_per_execution": spe,
             "threshold": threshold, "normalizer": {"kind": normalizer.kind, "offset": normalizer.offset,
                                                    "scale": normalizer.scale},
             "metrics": metrics, "metrics_by_score": by_score, "history": history,
