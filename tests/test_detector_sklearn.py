@@ -134,3 +134,14 @@ def test_scores_do_not_depend_on_the_batch_a_sample_comes_with(monkeypatch):
     det.decision_function(x[:5])
     det.decision_function(x)
     assert calls == [64, 64, 64] and detector_module._SCORE_BLOCK == 64
+
+
+def test_pickles_from_before_model_params_was_private_still_load():
+    import pickle
+
+    old = tfganad.Detector("egbad", epochs=2)
+    state = {k: v for k, v in old.__getstate__().items() if k != "_model_params"}
+    restored = tfganad.Detector.__new__(tfganad.Detector)
+    restored.__setstate__({**state, "model_params": {"latent_dim": 4}})
+    assert restored.get_params()["latent_dim"] == 4 and restored.epochs == 2
+    assert pickle.loads(pickle.dumps(restored)).get_params() == restored.get_params()

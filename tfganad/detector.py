@@ -176,6 +176,12 @@ class Detector(BaseEstimator):
                 self._model_params[key] = value
         return self
 
+    def __setstate__(self, state):
+        if "model_params" in state and "_model_params" not in state:  # pickled before model_params was private
+            state = {**state, "_model_params": state["model_params"]}
+            del state["model_params"]
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         """scikit-learn tags: dense real-valued input only (sparse and NaN/inf are rejected), images too."""
         tags = super().__sklearn_tags__()
