@@ -27,7 +27,8 @@ setup(
         # tensorflow/datasets#11212: tfds needs it on Python >= 3.9 but only declares it for < 3.9.
         "importlib_resources>=6",
         "numpy>=1.26",
-        "scikit-learn>=1.4",
+        # 1.6: validate_data, __sklearn_tags__ and ensure_all_finite, which the Detector uses.
+        "scikit-learn>=1.6",
         "scipy>=1.10",
         "click>=8.1",
         "pyyaml>=6",
@@ -35,7 +36,8 @@ setup(
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],
-        "dev": ["pytest>=8", "pytest-xdist>=3", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
+        # pandas: the test of the Detector's DataFrame input (feature_names_in_) needs it.
+        "dev": ["pytest>=8", "pytest-xdist>=3", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29", "pandas>=2"],
     },
     entry_points={
         "console_scripts": [

@@ -99,10 +99,15 @@ def test_predict_proba_linear_is_clipped_min_max_of_training_scores(fitted, toy)
 
 
 def test_scoring_errors_after_fit(fitted):
-    with pytest.raises(DataError, match="fitted on"):
+    # scikit-learn's feature-count check against n_features_in_, raised as a DataError (a ValueError).
+    with pytest.raises(DataError, match="X has 5 features, but Detector is expecting 12 features as input"):
         fitted.decision_function(np.zeros((3, 5), "float32"))
-    with pytest.raises(DataError, match="NaN/inf"):
+    with pytest.raises(DataError, match="Input X contains NaN: 24 NaN/inf value\\(s\\) in 2 sample"):
         fitted.predict(np.full((2, 12), np.nan, "float32"))
+    with pytest.raises(DataError, match="Input X contains infinity"):
+        fitted.predict_proba(np.r_[np.zeros((1, 12)), np.full((1, 12), np.inf)])
+    with pytest.raises(DataError, match="fitted on"):  # images to a detector fitted on table rows
+        fitted.decision_function(np.zeros((2, 4, 3), "float32"))
 
 
 def test_get_params_set_params_and_clone_include_model_params():
@@ -217,13 +222,16 @@ def test_image_only_model_rejects_table_rows():
 
 
 @pytest.mark.parametrize("x, match", [
-    (np.zeros((4,), "float32"), "rank|shape"),
-    (np.zeros((2, 4, 4, 1, 1), "float32"), "shape"),
-    (np.zeros((0, 12), "float32"), "empty"),
-    (np.array([[1.0, np.inf], [0.0, 1.0]], "float32"), "NaN/inf"),
-    (np.array([["a", "b"], ["c", "d"]]), "numeric"),
-    (np.zeros((1, 12), "float32"), "at least 2"),
+    (np.zeros((4,), "float32"), "got a 1D array of shape \\(4,\\).*Reshape your data"),
+    (np.zeros((2, 4, 4, 1, 1), "float32"), "got a 5D array of shape"),
+    (np.zeros((0, 12), "float32"), "X is empty: found array with 0 sample"),
+    (np.zeros((12, 0), "float32"), "X is empty: found array with 0 feature\\(s\\)"),
+    (np.array([[1.0, np.inf], [0.0, 1.0]], "float32"), "Input X contains infinity: 1 NaN/inf"),
+    (np.array([["a", "b"], ["c", "d"]]), "X must be numeric, got dtype <U1: could not convert string"),
+    (np.zeros((1, 12), "float32"), "fit needs at least 2 samples.*n_samples=1"),
     (np.zeros((3, 16, 16, 4), "float32"), "channels"),
+    (np.ones((3, 4), complex), "X must be real-valued: Complex data not supported"),
+    ([[1.0, 2.0], [3.0]], "cannot be converted to an array"),
 ])
 def test_invalid_data_raises_data_error(x, match):
     with pytest.raises(DataError, match=match):

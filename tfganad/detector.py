@@ -14,8 +14,15 @@ Inputs:
   map sends the training data's [min, max] (or a given `value_range`) to [-1, 1], the range of the
   generators' tanh outputs. Values of later inputs outside that range are not clipped: they are
   evidence of an anomaly. `image_size` resizes (bilinear) to what the convolutional networks accept.
-* table rows, shape (N, F): used as given, or standardised per feature with `standardize=True`
-  (or put a scaler before the detector in a scikit-learn `Pipeline`).
+* table rows, shape (N, F) (a NumPy array, a nested list or a pandas DataFrame): used as given, or
+  standardised per feature with `standardize=True` (or put a scaler before the detector in a
+  scikit-learn `Pipeline`). `n_features_in_` (and `feature_names_in_` for a DataFrame) are set by `fit`
+  and checked by every later call, as in scikit-learn.
+
+Inputs are validated as scikit-learn estimators validate theirs (`sklearn.utils.validation`), with the
+Detector's own one-line messages: sparse matrices, complex numbers, NaN/inf, empty arrays, one sample
+in `fit` and 1-D arrays are rejected with a `DataError` (a `ValueError`; `TypeError` too for values
+that are not numbers). `sklearn.utils.estimator_checks.check_estimator` passes (tests/test_detector_sklearn.py).
 """
 
 from __future__ import annotations
@@ -25,15 +32,28 @@ import os
 import tempfile
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from tfganad.errors import ConfigError, DataError
 from tfganad.registry import did_you_mean, get_model_class
 
 #: Model constructor arguments the facade sets itself (from X and `random_state`).
 _RESERVED = {"input_shape": "it is taken from X", "seed": "use random_state"}
-_SCORE_BATCH = 256
+_SCORE_BATCH = 256  # batch of the validation scores during fit
+#: `decision_function` scores in blocks of exactly this many samples (the last one padded): float32
+#: kernels may round differently for other batch shapes (Eigen's matrix-vector path for one row, GPU
+#: algorithm choice), and a sample's score must not depend on the samples it came with.
+_SCORE_BLOCK = 64
+#: Smaller blocks for the latent-search models (AnoGAN, ADGAN): each padded sample costs a full search.
+_SEARCH_SCORE_BLOCK = 16
+_INPUT_SHAPES = "table rows (N, features) or images (N, H, W[, C])"
+
+
+class DataTypeError(DataError, TypeError):
+    """Input values that are not numbers (e.g. a dict in an object array): a `TypeError` as in NumPy and
+    scikit-learn, and a `DataError` like every other bad input of the Detector."""
 
 
 def _is_baseline(model_cls) -> bool:
@@ -96,6 +116,10 @@ class Detector(BaseEstimator):
         threshold_: decision threshold on raw scores; `labels_`: training labels (1 = anomalous).
         input_shape_: sample shape the model sees (after resizing); history_: Keras training history;
         selected_epoch_: the epoch whose weights `model_` holds (1-based).
+        n_features_in_: number of features of the table rows seen by `fit` (not set for images, whose
+            size may change with `image_size`); later calls with another count raise.
+        feature_names_in_: column names of a pandas DataFrame given to `fit` (only then); later
+            DataFrames must have the same columns in the same order.
     """
 
     def __init__(self, model: str = "egbad", contamination: float = 0.1, epochs: int = 10,
@@ -114,38 +138,75 @@ class Detector(BaseEstimator):
         self.standardize = standardize
         self.validation_fraction = validation_fraction
         self.verbose = verbose
-        self.model_params = dict(model_params)
+        # scikit-learn's rule: __init__ stores the arguments and nothing else; they are validated by fit.
+        # The model's own arguments live in a private dict (a public attribute per name would not be a
+        # constructor parameter); get_params/set_params/clone treat them like the named ones.
+        self._model_params = dict(model_params)
 
     # ------------------------------------------------------------------ sklearn parameters --------
+    @property
+    def model_params(self) -> dict:
+        """The model's constructor arguments given as keywords (a copy; change them with `set_params`)."""
+        return dict(self._model_params)
+
     def get_params(self, deep: bool = True) -> dict:
         """Named parameters plus the model's constructor arguments (`**model_params`)."""
         params = super().get_params(deep=deep)
-        params.update(self.model_params)
+        params.update(self._model_params)
         return params
 
     def set_params(self, **params):
-        """Sets named parameters and model constructor arguments; unknown names raise ConfigError."""
+        """Sets named parameters and model constructor arguments.
+
+        Like scikit-learn's `set_params`, a parameter name the model does not take raises (a
+        `ConfigError` with a did-you-mean); values are not validated here but by `fit`, and names are
+        checked against the model only when its name is a registered one (else `fit` reports it).
+        """
         own = set(self._get_param_names())
-        extra = {k: v for k, v in params.items() if k not in own}
+        model = params.get("model", self.model)
+        extra = [k for k in params if k not in own]
         if extra:
-            allowed = self._allowed_model_params(params.get("model", self.model))
+            allowed = self._known_model_params(model)
             for key in extra:
-                self._check_model_param(key, allowed, params.get("model", self.model))
+                self._check_model_param(key, allowed, model)
         for key, value in params.items():
             if key in own:
                 setattr(self, key, value)
             else:
-                self.model_params[key] = value
+                self._model_params[key] = value
         return self
+
+    def __setstate__(self, state):
+        if "model_params" in state and "_model_params" not in state:  # pickled before model_params was private
+            state = {**state, "_model_params": state["model_params"]}
+            del state["model_params"]
+        super().__setstate__(state)
+
+    def __sklearn_tags__(self):
+        """scikit-learn tags: dense real-valued input only (sparse and NaN/inf are rejected), images too."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.three_d_array = True  # images (N, H, W); (N, H, W, C) as well
+        tags.target_tags.required = False  # unsupervised: y is ignored
+        return tags
 
     @staticmethod
     def _allowed_model_params(model) -> list:
         return [n for n in model_param_names(get_model_class(model)) if n not in _RESERVED]
 
+    @classmethod
+    def _known_model_params(cls, model):
+        """Argument names of `model`, or None when `model` is not a registered name (yet)."""
+        try:
+            return cls._allowed_model_params(model)
+        except (ConfigError, TypeError):
+            return None
+
     def _check_model_param(self, key, allowed, model):
         if key in _RESERVED:
             raise ConfigError(f"do not pass {key!r} to Detector: {_RESERVED[key]}")
-        if key not in allowed:
+        if allowed is not None and key not in allowed:
             own = self._get_param_names()
             raise ConfigError(
                 f"unknown parameter {key!r} for Detector({model!r}){did_you_mean(key, [*own, *allowed])}; "
@@ -153,6 +214,11 @@ class Detector(BaseEstimator):
 
     # ------------------------------------------------------------------ validation ----------------
     def _validate_params(self):
+        if not isinstance(self.model, str):
+            from tfganad.registry import available_models
+
+            raise ConfigError(f"model must be a registered model name (str), got {self.model!r}; available: "
+                              f"{', '.join(available_models())}")
         cls = get_model_class(self.model)  # ConfigError with did-you-mean for unknown names
         c = self.contamination
         if isinstance(c, bool) or not isinstance(c, (int, float, np.number)) or not 0.0 < float(c) <= 0.5:
@@ -182,7 +248,7 @@ class Detector(BaseEstimator):
             if not (np.isfinite(low) and np.isfinite(high) and high > low):
                 raise ConfigError(f"value_range must be finite (low, high) with high > low, got {self.value_range!r}")
         allowed = self._allowed_model_params(self.model)
-        for key in self.model_params:
+        for key in self._model_params:
             self._check_model_param(key, allowed, self.model)
         return cls
 
@@ -200,27 +266,71 @@ class Detector(BaseEstimator):
             raise ConfigError(f"image_size must be positive, got {self.image_size!r}")
         return h, w
 
-    @staticmethod
-    def _as_array(X, what: str) -> np.ndarray:
-        if hasattr(X, "to_numpy"):
-            X = X.to_numpy()
+    def _validate_X(self, X, *, reset: bool) -> np.ndarray:
+        """X as a dense numeric array (N, F) or (N, H, W, C), validated as scikit-learn validates inputs.
+
+        Table rows go through `sklearn.utils.validation.validate_data`, which sets (`reset=True`, in
+        `fit`) or checks `n_features_in_` and `feature_names_in_`; images through `check_array`. The
+        Detector's own checks come first so that every message is one line naming the bad input and
+        also carries the phrase scikit-learn's messages have (e.g. "n_samples=1", "Reshape your data").
+        """
+        if sp.issparse(X) or type(X).__module__.startswith("scipy.sparse"):
+            raise DataError(f"sparse input is not supported: X is a {type(X).__name__}; the Detector needs a "
+                            f"dense array of {_INPUT_SHAPES}, e.g. X.toarray()")
         try:
-            x = np.asarray(X)
-        except (TypeError, ValueError) as err:
-            raise DataError(f"{what} cannot be converted to a numeric array: {err}") from None
-        if np.issubdtype(x.dtype, np.complexfloating):
-            raise DataError(f"{what} must be real-valued, got dtype {x.dtype}")
-        if x.dtype == bool or not np.issubdtype(x.dtype, np.number):
-            try:
-                x = x.astype(np.float32)
-            except (TypeError, ValueError):
-                raise DataError(f"{what} must be numeric, got dtype {x.dtype}") from None
-        if x.ndim not in (2, 3, 4):
-            raise DataError(f"{what} must be table rows (N, features) or images (N, H, W[, C]); got shape {x.shape}")
-        if x.shape[0] == 0 or x.size == 0:
-            raise DataError(f"{what} is empty (shape {x.shape})")
-        if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
-            raise DataError(f"{what} holds {int(np.sum(~np.isfinite(x)))} NaN/inf values; clean or impute them first")
+            shape = tuple(np.shape(X))
+        except (TypeError, ValueError) as err:  # ragged nested lists
+            raise DataError(f"X cannot be converted to an array of {_INPUT_SHAPES}: {err}") from None
+        if len(shape) < 2:
+            raise DataError(f"X must be {_INPUT_SHAPES}, got a {len(shape)}D array of shape {shape} (Expected 2D "
+                            f"array; Reshape your data with X.reshape(-1, 1) if it has a single feature or "
+                            f"X.reshape(1, -1) if it holds a single sample)")
+        if len(shape) > 4:
+            raise DataError(f"X must be {_INPUT_SHAPES}, got a {len(shape)}D array of shape {shape}")
+        min_samples = 2 if reset else 1
+        if shape[0] < min_samples:
+            need = "X is empty" if shape[0] == 0 else "fit needs at least 2 samples"
+            raise DataError(f"{need}: found array with {shape[0]} sample(s) (shape={shape}, n_samples={shape[0]}) "
+                            f"while a minimum of {min_samples} is required")
+        if len(shape) == 2 and shape[1] == 0:
+            raise DataError(f"X is empty: found array with 0 feature(s) (shape={shape}) while a minimum of 1 is "
+                            f"required.")
+        if 0 in shape:
+            raise DataError(f"X is empty (shape {shape})")
+        if np.iscomplexobj(X):
+            raise DataError(f"X must be real-valued: Complex data not supported (dtype {np.asarray(X).dtype})")
+        if not hasattr(X, "dtypes"):  # not a DataFrame (whose column names validate_data keeps)
+            X = np.asarray(X)
+            if X.dtype.kind in "USb":  # numeric strings and booleans: converted (check_array rejects strings)
+                try:
+                    X = X.astype(np.float64)
+                except (TypeError, ValueError) as err:
+                    raise DataError(f"X must be numeric, got dtype {X.dtype}: {err}") from None
+        try:
+            if len(shape) == 2:
+                x = validate_data(self, X, reset=reset, accept_sparse=False, dtype="numeric",
+                                  ensure_all_finite=False, ensure_min_samples=min_samples)
+            else:
+                x = check_array(X, accept_sparse=False, dtype="numeric", ensure_all_finite=False, allow_nd=True,
+                                ensure_min_samples=min_samples, estimator=self)
+        except TypeError as err:  # e.g. a dict in an object array: NumPy's "float() argument must be ..."
+            raise DataTypeError(f"X must be numeric, got a value that is not a number: {err}") from None
+        except ValueError as err:  # feature count or names differ from fit's; values not numbers
+            raise DataError(str(err)) from None
+        if len(shape) > 2 and reset:  # images: no feature count or names (sizes may change with image_size)
+            for name in ("n_features_in_", "feature_names_in_"):
+                if hasattr(self, name):
+                    delattr(self, name)
+        if not np.issubdtype(x.dtype, np.number):
+            x = x.astype(np.float64)
+        if np.issubdtype(x.dtype, np.floating):
+            bad = ~np.isfinite(x)
+            if bad.any():  # scikit-learn's phrase first ("Input X contains NaN"), then what to do
+                what = "NaN" if np.isnan(x).any() else "infinity"
+                rows = int(bad.any(axis=tuple(range(1, x.ndim))).sum())
+                raise DataError(f"Input X contains {what}: {int(bad.sum())} NaN/inf value(s) in {rows} sample(s); "
+                                f"the Detector needs finite values: drop or impute them first (e.g. "
+                                f"sklearn.impute.SimpleImputer in a Pipeline)")
         if x.ndim == 3:
             x = x[..., None]
         return x
@@ -241,7 +351,6 @@ class Detector(BaseEstimator):
             self.input_offset_ = low
             self.input_scale_ = (high - low) or 1.0
         else:
-            self.n_features_in_ = int(x.shape[1])
             if self.standardize:
                 self.input_offset_ = x.mean(0).astype(np.float32)
                 std = x.std(0).astype(np.float32)
@@ -252,7 +361,7 @@ class Detector(BaseEstimator):
     def preprocess(self, X) -> np.ndarray:
         """Inputs as the model sees them (scaled, resized, float32): what `model_` and its export take."""
         check_is_fitted(self, "model_")
-        return self._transform(self._as_array(X, "X"))
+        return self._transform(self._validate_X(X, reset=False))
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
         kind = "image" if x.ndim == 4 else "tabular"
@@ -291,9 +400,7 @@ class Detector(BaseEstimator):
         from tfganad.data.pipeline import eval_dataset, train_dataset
 
         cls = self._validate_params()
-        x = self._as_array(X, "X")
-        if len(x) < 2:
-            raise DataError(f"fit needs at least 2 samples, got {len(x)}")
+        x = self._validate_X(X, reset=True)
         kinds = getattr(cls, "input_kinds", ("image", "tabular"))
         kind = "image" if x.ndim == 4 else "tabular"
         if kind not in kinds:
@@ -305,7 +412,7 @@ class Detector(BaseEstimator):
                               f"of shape {x.shape}; models for {kind} data: {', '.join(fits)}")
         self._fit_preprocessing(x)
         xp = self._transform(x)
-        params = dict(self.model_params)
+        params = dict(self._model_params)
         params["seed"] = int(self.random_state) if self.random_state is not None else 0
         if _is_baseline(cls):
             return self._fit_baseline(cls, xp, params)
@@ -395,13 +502,27 @@ class Detector(BaseEstimator):
     def _score(self, xp: np.ndarray) -> np.ndarray:
         if getattr(self.model_, "is_baseline", False):
             return np.asarray(self.model_.score_samples(xp), np.float64).reshape(len(xp))
-        scores = self.model_.predict(xp, batch_size=_SCORE_BATCH, verbose=0)
-        return np.asarray(scores, np.float64).reshape(len(xp))
+        n, block = len(xp), self._score_block()
+        padded = -(-n // block) * block
+        if padded > n:  # zeros are finite and each sample is scored on its own, so they change nothing else
+            xp = np.concatenate([xp, np.zeros((padded - n, *xp.shape[1:]), xp.dtype)])
+        # predict_on_batch: one traced function for the fixed block shape, without predict's per-call
+        # set-up (about 0.2 s, which dominated scoring a few samples).
+        scores = [np.asarray(self.model_.predict_on_batch(xp[start:start + block]), np.float64).reshape(block)
+                  for start in range(0, padded, block)]
+        return np.concatenate(scores)[:n]
+
+    def _score_block(self) -> int:
+        """Rows per scoring batch, the same for every call (see `_SCORE_BLOCK`)."""
+        search = getattr(self.model_, "search_batch_size", None)
+        if search is None:
+            return _SCORE_BLOCK
+        return max(1, min(_SEARCH_SCORE_BLOCK, int(search)))  # full search chunks: no ragged last chunk
 
     def decision_function(self, X) -> np.ndarray:
         """Raw anomaly scores of X, shape (n,); higher = more anomalous."""
         check_is_fitted(self, "model_")
-        return self._score(self._transform(self._as_array(X, "X")))
+        return self._score(self._transform(self._validate_X(X, reset=False)))
 
     def predict(self, X) -> np.ndarray:
         """Labels of X, shape (n,): 1 = anomalous (score > threshold_), 0 = normal."""
