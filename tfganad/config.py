@@ -133,7 +133,7 @@ def check_range(value, rule: str, where: str):
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return value
     if not math.isfinite(value):
-        raise ConfigError(f"{where}={value!r} is not a finite number; allowed: {_describe(rule)}")
+        raise ConfigError(f"{where} must be {_describe(rule)}, got {value!r} (not a finite number)")
     if rule.startswith(">="):
         ok = value >= float(rule[2:])
     elif rule.startswith(">"):
@@ -142,16 +142,16 @@ def check_range(value, rule: str, where: str):
         low, high = (float(v) for v in rule[1:-1].split(","))
         ok = (value >= low if rule[0] == "[" else value > low) and (value <= high if rule[-1] == "]" else value < high)
     if not ok:
-        raise ConfigError(f"{where}={value!r} is out of range; allowed: {_describe(rule)}")
+        raise ConfigError(f"{where} must be {_describe(rule)}, got {value!r}")
     return value
 
 
 def _describe(rule: str) -> str:
     if rule.startswith(">="):
-        return f"a number >= {rule[2:]}"
+        return f"at least {rule[2:]}"
     if rule.startswith(">"):
-        return f"a number > {rule[1:]}"
-    return f"a number in {rule}"
+        return f"greater than {rule[1:]}"
+    return f"in {rule}"
 
 
 def check_choice(value, allowed, where: str):
@@ -159,7 +159,7 @@ def check_choice(value, allowed, where: str):
     if value is None or any(value == a and type(value) is type(a) for a in allowed):
         return value
     shown = ", ".join("true" if a is True else "false" if a is False else str(a) for a in allowed)
-    raise ConfigError(f"{where}={value!r} is not allowed{did_you_mean(value, allowed)}; allowed: {shown}")
+    raise ConfigError(f"unknown {where} {value!r}{did_you_mean(value, allowed)}; allowed: {shown}")
 
 
 def check_value(value, rule, where: str):
@@ -313,7 +313,7 @@ def validate_model_params(model_name: str, params: dict) -> dict:
     for key, value in params.items():
         if key in checks:
             if isinstance(value, float) and not math.isfinite(value) and isinstance(checks[key], tuple):
-                raise ConfigError(f"model.{key}={value!r} is not allowed; allowed: {', '.join(map(str, checks[key]))}")
+                raise ConfigError(f"unknown model.{key} {value!r}; allowed: {', '.join(map(str, checks[key]))}")
             check_value(value, checks[key], f"model.{key}")
         elif isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"model.{key}={value!r} is not a finite number")
@@ -354,7 +354,7 @@ def check_selection(recipe: "Recipe") -> None:
     allowed = ["last", "test_auroc", "test_auprc"] + ([f"val_{m}" for m in metrics] if metrics is not None else [])
     if sel in allowed or (metrics is None and sel.startswith("val_")):
         return
-    raise ConfigError(f"train.selection={sel!r} is not a metric model {recipe.model_name!r} logs"
+    raise ConfigError(f"unknown train.selection {sel!r}: not a metric model {recipe.model_name!r} logs"
                       f"{did_you_mean(sel, allowed)}; allowed: {', '.join(allowed)} (test_* select on test "
                       f"labels and are marked so)")
 
