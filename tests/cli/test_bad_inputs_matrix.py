@@ -270,3 +270,22 @@ def test_score_csv_with_strings_names_no_recipe_key(box, tmp_path_factory):
     assert "'proto'" in line and "'tcp'" in line and "numeric columns only" in line
     assert "data.categorical_columns" not in line
     assert not (box / "s.csv").exists()
+
+
+def test_declared_checks_match_the_code():
+    """The load-time declarations cannot drift from what the constructors and helpers accept."""
+    from tfganad.config import NORMALIZERS, SCALINGS, model_arguments, model_checks
+    from tfganad.data.pipeline import SCALINGS as PIPELINE_SCALINGS
+    from tfganad.registry import _MODELS, get_model_class
+    from tfganad.scores.normalizers import NORMALIZERS as CODE_NORMALIZERS
+
+    assert NORMALIZERS == CODE_NORMALIZERS
+    assert set(SCALINGS) <= set(PIPELINE_SCALINGS)
+    get_model_class("egbad")  # registers every model
+    for name, cls in _MODELS.items():
+        args = set(model_arguments(cls))
+        if hasattr(cls, "recipe_base_class"):
+            args |= set(model_arguments(cls.recipe_base_class({})))
+        declared = {k for klass in cls.__mro__ for k in vars(klass).get("recipe_checks", {})}
+        assert declared <= args, (name, declared - args)
+        assert model_checks(cls)  # at least the shared ranges
