@@ -68,7 +68,8 @@ def test_cell_keys_are_stable_and_ignore_where_data_lives(tmp_path):
     body = {"axes": {"seed": [0, 1]}}
     keys = [c.key for c in load_sweep(write_sweep(tmp_path, body)).cells()]
     assert keys == [c.key for c in load_sweep(write_sweep(tmp_path, body, "again.yaml")).cells()]
-    moved = load_sweep(write_sweep(tmp_path, body), overrides=["data.path=/elsewhere", "train.verbose=0"])
+    # (the digits recipe reads no data.path, so data_dir stands for "where data lives" here)
+    moved = load_sweep(write_sweep(tmp_path, body), overrides=["data.data_dir=/elsewhere", "train.verbose=0"])
     assert [c.key for c in moved.cells()] == keys
     changed = load_sweep(write_sweep(tmp_path, body), overrides=["train.epochs=3"])
     assert not set(c.key for c in changed.cells()) & set(keys)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import math
 import pathlib
 import typing
 from typing import Any, Optional, Union
@@ -100,6 +101,81 @@ class ExportSpec:
     enabled: bool = True
     name: Optional[str] = None
     keras_file: bool = True
+
+
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("default", "mirrored", "multiworker")
+NORMALIZERS = ("minmax", "zscore", "none")  # tfganad.scores.normalizers (kept import-free here)
+SCALINGS = ("none", "minmax", "standard")
+
+#: Value checks of the spec sections, applied when a recipe is loaded: a tuple lists the allowed
+#: values, a string is a range (see `check_range`). Keys missing here take any value of their type.
+#: `data.source` and `data.protocol` are checked against the registered names in `_check_data_names`.
+SPEC_CHECKS = {
+    "data": {"scaling": SCALINGS, "image_size": ">=1", "channels": (1, 3), "train_fraction": "(0,1)",
+             "validation_fraction": "(0,1)", "max_test_samples": ">=1", "max_train_samples": ">=1",
+             "anomalous_class": ">=0", "normal_class": ">=0"},
+    "train": {"epochs": ">=1", "batch_size": ">=1", "steps_per_epoch": ">=1", "learning_rate": ">0",
+              "beta_1": "[0,1)", "beta_2": "[0,1)", "ema_momentum": "[0,1)", "precision": PRECISIONS,
+              "strategy": STRATEGIES, "jit_compile": (True, False, "auto"), "eval_every": ">=1",
+              "validation_every": ">=1", "backup_every": ">=1", "verbose": (0, 1, 2), "shuffle_buffer": ">=1"},
+    "evaluation": {"contamination": "(0,1)", "threshold_quantile": "(0,1)", "batch_size": ">=1",
+                   "normalizer": NORMALIZERS, "image_grid": ">=1"},
+}
+
+#: Range checks of the constructor arguments every model shares (models add theirs in `recipe_checks`).
+MODEL_CHECKS = {"latent_dim": ">=1", "filters": ">=1", "dense_units": ">=1"}
+
+
+def check_range(value, rule: str, where: str):
+    """Raises ConfigError unless the number `value` is finite and within `rule`.
+
+    Args:
+        value: the number (None passes: unset optional value).
+        rule: `>=N`, `>N` or an interval `(a,b)`, `[a,b]`, `(a,b]`, `[a,b)`.
+        where: the recipe key, for the message.
+    """
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} must be {_describe(rule)}, got {value!r} (not a finite number)")
+    if rule.startswith(">="):
+        ok = value >= float(rule[2:])
+    elif rule.startswith(">"):
+        ok = value > float(rule[1:])
+    else:
+        low, high = (float(v) for v in rule[1:-1].split(","))
+        ok = (value >= low if rule[0] == "[" else value > low) and (value <= high if rule[-1] == "]" else value < high)
+    if not ok:
+        raise ConfigError(f"{where} must be {_describe(rule)}, got {value!r}")
+    return value
+
+
+def _describe(rule: str) -> str:
+    if rule.startswith(">="):
+        return f"at least {rule[2:]}"
+    if rule.startswith(">"):
+        return f"greater than {rule[1:]}"
+    return f"in {rule}"
+
+
+def check_choice(value, allowed, where: str):
+    """Raises ConfigError (with a did-you-mean) unless `value` is one of `allowed` (None passes)."""
+    if value is None or any(value == a and type(value) is type(a) for a in allowed):
+        return value
+    shown = ", ".join("true" if a is True else "false" if a is False else str(a) for a in allowed)
+    raise ConfigError(f"unknown {where} {value!r}{did_you_mean(value, allowed)}; allowed: {shown}")
+
+
+def check_value(value, rule, where: str):
+    """Applies one `SPEC_CHECKS`/`recipe_checks` rule (a tuple of choices or a range string)."""
+    if callable(rule):
+        rule = rule()
+    if isinstance(rule, str):
+        return check_range(value, rule, where)
+    if isinstance(value, (list, tuple)):
+        return value
+    return check_choice(value, tuple(rule), where)
 
 
 SECTIONS = {"data": DataSpec, "train": TrainSpec, "evaluation": EvalSpec, "export": ExportSpec}
@@ -200,6 +276,8 @@ def _build_section(cls, raw, section: str):
                 f"unknown key {section}.{key}{did_you_mean(key, names)}; valid keys: {', '.join(names)}"
             )
         kwargs[key] = _check_type(value, hints[key], f"{section}.{key}")
+        if key in SPEC_CHECKS.get(section, {}):
+            check_value(kwargs[key], SPEC_CHECKS[section][key], f"{section}.{key}")
     return cls(**kwargs)
 
 
@@ -236,7 +314,79 @@ def validate_model_params(model_name: str, params: dict) -> dict:
             params[key] = _check_type(value, float, f"model.{key}")
         elif isinstance(default, str):
             _check_type(value, str, f"model.{key}")
+    checks = model_checks(cls, params)
+    for key, value in params.items():
+        if key in checks:
+            if isinstance(value, float) and not math.isfinite(value) and isinstance(checks[key], tuple):
+                raise ConfigError(f"unknown model.{key} {value!r}; allowed: {', '.join(map(str, checks[key]))}")
+            check_value(value, checks[key], f"model.{key}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"model.{key}={value!r} is not a finite number")
     return params
+
+
+def model_checks(cls, params: dict | None = None) -> dict:
+    """The value rules of a model's constructor arguments: `MODEL_CHECKS` plus every `recipe_checks`
+    declared along the class's MRO (and, for a wrapper such as the GAN ensemble, its base model's)."""
+    checks = dict(MODEL_CHECKS)
+    classes = list(reversed(cls.__mro__))
+    base = getattr(cls, "recipe_base_class", None)
+    if base is not None:
+        base_cls = base(params or {})
+        if base_cls is not None:
+            classes = list(reversed(base_cls.__mro__)) + classes
+    for klass in classes:
+        checks.update(vars(klass).get("recipe_checks", {}))
+    return checks
+
+
+def logged_metrics(model_name: str, params: dict) -> Optional[list]:
+    """Names of the metrics a model logs each epoch (`val_` + name in validation); None if unknown."""
+    cls = get_model_class(model_name)
+    if getattr(cls, "is_baseline", False):
+        return None
+    base = getattr(cls, "recipe_base_class", None)
+    template = base(params) if base is not None else cls
+    if template is None:
+        return None
+    return [f"{p}_loss" for p in template.players] + list(template.extra_metrics) + ["score"]
+
+
+def check_selection(recipe: "Recipe") -> None:
+    """`train.selection` must name a metric the model logs: val_<metric>, last, test_auroc or test_auprc."""
+    sel = recipe.train.selection
+    metrics = logged_metrics(recipe.model_name, recipe.model_params)
+    allowed = ["last", "test_auroc", "test_auprc"] + ([f"val_{m}" for m in metrics] if metrics is not None else [])
+    if sel in allowed or (metrics is None and sel.startswith("val_")):
+        return
+    raise ConfigError(f"unknown train.selection {sel!r}: not a metric model {recipe.model_name!r} logs"
+                      f"{did_you_mean(sel, allowed)}; allowed: {', '.join(allowed)} (test_* select on test "
+                      f"labels and are marked so)")
+
+
+def _check_data_names(data: DataSpec) -> None:
+    """`data.source`/`data.protocol` against the registered names; `data.path` only where it is used."""
+    from tfganad.data import PROTOCOLS, SOURCES
+
+    check_choice(data.source, tuple(sorted(SOURCES)), "data.source")
+    check_choice(data.protocol, tuple(sorted(PROTOCOLS)), "data.protocol")
+    if data.path is not None and not getattr(SOURCES[data.source], "uses_path", True):
+        raise ConfigError(f"data.path={data.path!r} is not used by data.source={data.source!r}; drop data.path "
+                          f"or choose a source that reads it (idx, npz, csv, folder, kdd99, arrhythmia, mnist, ...)")
+
+
+def check_data(recipe: "Recipe") -> None:
+    """The data-dependent checks (`--dry-run` runs them too): loads each case's data (not its model),
+    so a missing file, a class the data set lacks or an empty split fails before any training."""
+    from tfganad.data import load_data
+
+    seen = set()
+    for case in list(recipe.cases) or [""]:
+        sub = recipe.for_case(case) if case else recipe
+        key = repr(dataclasses.astuple(sub.data)) + str(sub.seed)
+        if key not in seen:
+            seen.add(key)
+            load_data(sub.data, sub.seed)
 
 
 def _normalise_cases(raw) -> dict:
@@ -288,6 +438,8 @@ def recipe_from_dict(raw: dict) -> Recipe:
         cases=_normalise_cases(raw.get("cases")),
         **sections,
     )
+    _check_data_names(recipe.data)
+    check_selection(recipe)
     for case, overrides in recipe.cases.items():
         for dotted in overrides:
             if dotted.split(".")[0] not in TOP_LEVEL or dotted.split(".")[0] == "cases":
@@ -326,10 +478,15 @@ def parse_override(text: str) -> tuple[str, Any]:
 def load_recipe(path, overrides=()) -> Recipe:
     """Reads a YAML recipe, applies `section.key=value` overrides and validates it."""
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise ConfigError(f"recipe {str(path)!r} is a directory; give a recipe YAML file (e.g. recipes/egbad_digits.yaml)")
     if not path.is_file():
         raise ConfigError(f"recipe file {str(path)!r} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (UnicodeDecodeError, OSError) as exc:
+        reason = "is not a UTF-8 text file" if isinstance(exc, UnicodeDecodeError) else f"cannot be read ({exc.strerror})"
+        raise ConfigError(f"recipe file {str(path)!r} {reason}; a recipe is a YAML text file") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""

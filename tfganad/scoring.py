@@ -38,15 +38,28 @@ def load_inputs_for_export(saved_model, inputs):
         raise DataError(f"input {str(path)!r} does not exist")
     labels = None
     if path.suffix == ".npy":
-        x = np.load(path).astype(np.float32)
-        return x, None, loaded
+        try:
+            x = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            reason = "it holds Python objects" if "allow_pickle" in str(exc) else str(exc).split("\n")[0]
+            raise DataError(f"cannot read {str(path)!r} as a numeric .npy array ({reason}); save a float or "
+                            f"uint8 array of shape (N, {', '.join(map(str, shape))})") from None
+        return _check_array(x, shape, path), None, loaded
     if path.suffix == ".npz":
         data = load_npz(path)
         if data.kind == "image" and data.x.dtype != np.uint8:
             # float image arrays are taken as already preprocessed model inputs
-            return data.x.astype(np.float32), data.labels, loaded
+            return _check_array(data.x, shape, path), data.labels, loaded
     elif path.suffix == ".csv":
-        data = load_csv(path, prep.get("label_column"), prep.get("categorical_columns"))
+        try:
+            data = load_csv(path, prep.get("label_column"), prep.get("categorical_columns"))
+        except DataError as exc:
+            if "data.categorical_columns" not in str(exc):
+                raise
+            # tfganad-score has no option for recipe keys: say what this export accepts instead.
+            raise DataError(str(exc).split("; list it in")[0] + "; this export takes numeric columns only (its "
+                            f"categorical columns: {', '.join(prep.get('categorical_columns') or []) or 'none'}); "
+                            "score rows preprocessed as in training, saved as .npy") from None
     elif path.is_dir() and any(path.glob("*idx3-ubyte*")):
         data = load_idx_dir(path)
     elif path.is_dir():
@@ -58,9 +71,20 @@ def load_inputs_for_export(saved_model, inputs):
         data = prepare_images(data, shape[0], shape[-1])
     else:
         data = prepare_rows(data)
-    if list(data.x.shape[1:]) != shape:
-        raise DataError(f"input samples have shape {tuple(data.x.shape[1:])}, the model takes {tuple(shape)}")
-    return data.x, labels, loaded
+    return _check_array(data.x, shape, path), labels, loaded
+
+
+def _check_array(x, shape, path) -> np.ndarray:
+    """A non-empty numeric float32 array of samples of `shape`; DataError naming what is wrong otherwise."""
+    x = np.asarray(x)
+    want = f"(N, {', '.join(map(str, shape))})"
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"input {str(path)!r} has dtype {x.dtype}, not numbers; the model takes a float array {want}")
+    if x.ndim == 0 or len(x) == 0:
+        raise DataError(f"input {str(path)!r} holds no samples (shape {x.shape}); the model takes {want} with N >= 1")
+    if list(x.shape[1:]) != list(shape):
+        raise DataError(f"input {str(path)!r} has samples of shape {tuple(x.shape[1:])}; the model takes {want}")
+    return x.astype(np.float32)
 
 
 def score_with_export(loaded, x, batch_size: int = 256) -> dict:

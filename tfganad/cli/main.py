@@ -9,9 +9,30 @@ import functools
 import pathlib
 import sys
 
+import errno
+
 import click
 
 from tfganad.errors import TfganadError
+
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+class OneLineCommand(click.Command):
+    """A click command whose own usage errors print one `error: ...` line (exit 2), like ours."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def user_errors(fn):
@@ -24,11 +45,20 @@ def user_errors(fn):
         except TfganadError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except Exception as exc:  # noqa: BLE001 - re-raised unless it is a full disk
+            if getattr(exc, "errno", None) not in _DISK_ERRNOS and "No space left on device" not in str(exc):
+                raise
+            # Disk full or quota (OSError, h5py, TensorFlow): one line naming the path; writes are
+            # atomic, so no partial file is left for a later step to trust.
+            where = getattr(exc, "filename", None) or "the run directory"
+            click.echo(f"error: no space left to write {where!s} ({exc.strerror}); free space (or choose another "
+                       f"--output-dir) and continue with tfganad-train --resume RUN_DIR", err=True)
+            sys.exit(2)
 
     return wrapper
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("recipe", type=click.Path(), required=False)
 @click.option("--resume", "resume_dir", default=None, type=click.Path(file_okay=False),
               help="Continue the interrupted run in this run directory (from its last completed epoch); "
@@ -70,6 +100,10 @@ def train(recipe, resume_dir, overrides, output_dir, run_dir, only_cases, dry_ru
     if output_dir:
         extra.append(f"output_dir={output_dir}")
     rec = load_recipe(recipe, extra)
+    out_parent = pathlib.Path(run_dir) if run_dir else pathlib.Path(rec.output_dir)
+    if out_parent.exists() and not out_parent.is_dir():
+        raise ConfigError(f"{'--run-dir' if run_dir else '--output-dir/output_dir'} {str(out_parent)!r} is a file, "
+                          f"not a directory; give a directory")
     if only_cases:
         unknown = [c for c in only_cases if c not in rec.cases]
         if unknown:
@@ -77,6 +111,9 @@ def train(recipe, resume_dir, overrides, output_dir, run_dir, only_cases, dry_ru
                               f"{', '.join(rec.cases) or '(none)'}")
         rec = dataclasses.replace(rec, cases={c: rec.cases[c] for c in only_cases})
     if dry_run:
+        from tfganad.config import check_data
+
+        check_data(rec)  # the data-dependent checks of a real run: files, classes, splits (no model built)
         click.echo(yaml.safe_dump(rec.to_dict(), sort_keys=False))
         return
     if run_dir and pathlib.Path(run_dir).exists() and any(pathlib.Path(run_dir).iterdir()):
@@ -103,10 +140,10 @@ def _case_dirs(run_dir: pathlib.Path):
     return sorted(p for p in run_dir.iterdir() if p.is_dir() and (p / "model.keras").is_file())
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--name", default=None, help="Model name in the TF-Serving layout (default: the model's registry name).")
-@click.option("--version", "version", type=int, default=None,
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
               help="Version folder (default: one above the highest existing version).")
 @click.option("--output", default=None, type=click.Path(file_okay=False),
               help="Export root (default: RUN_DIR/<case>/saved_model).")
@@ -147,12 +184,12 @@ def export(run_dir, name, version, output):
 
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("saved_model", type=click.Path())
 @click.argument("inputs", type=click.Path())
 @click.option("--output", "-o", default=None, type=click.Path(dir_okay=False),
               help="CSV to write (default: scores.csv beside INPUT; never overwritten).")
-@click.option("--batch-size", default=256, show_default=True, type=int)
+@click.option("--batch-size", default=256, show_default=True, type=click.IntRange(min=1))
 @user_errors
 def score(saved_model, inputs, output, batch_size):
     """Score INPUT (a .npy/.npz array file, an IDX folder, an image folder or a CSV) with SAVED_MODEL.
@@ -161,22 +198,33 @@ def score(saved_model, inputs, output, batch_size):
     index, anomaly_score, normalized_score, is_anomaly (1 = anomalous) and label when INPUT has labels.
     """
     import csv
+    import io
 
     import numpy as np
 
     from tfganad.errors import ConfigError
+    from tfganad.training.io import atomic_write_text
     from tfganad.scoring import load_inputs_for_export, score_with_export
 
     out = pathlib.Path(output) if output else pathlib.Path(inputs).with_suffix("").parent / "scores.csv"
     if out.exists():
         raise ConfigError(f"output {str(out)!r} already exists; pass --output with a new file name")
+    if not out.parent.is_dir():
+        raise ConfigError(f"output folder {str(out.parent)!r} does not exist")
     x, labels, loaded = load_inputs_for_export(saved_model, inputs)
     result = score_with_export(loaded, x, batch_size)
-    with open(out, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["index", "anomaly_score", "normalized_score", "is_anomaly"] + (["label"] if labels is not None else []))
-        for i in range(len(x)):
-            row = [i, f"{result['anomaly_score'][i]:.6g}", f"{result['normalized_score'][i]:.6g}",
-                   int(result["is_anomaly"][i])]
-            writer.writerow(row + ([int(labels[i])] if labels is not None else []))
+    bad = int(np.sum(~np.all(np.isfinite(x.reshape(len(x), -1)), axis=1)))
+    if bad:
+        click.echo(f"warning: {bad} of {len(x)} samples hold NaN or inf values; they are flagged anomalous "
+                   f"(anomaly_score inf, normalized_score 1, is_anomaly 1)", err=True)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["index", "anomaly_score", "normalized_score", "is_anomaly"] + (["label"] if labels is not None else []))
+    for i in range(len(x)):
+        row = [i, f"{result['anomaly_score'][i]:.6g}", f"{result['normalized_score'][i]:.6g}",
+               int(result["is_anomaly"][i])]
+        writer.writerow(row + ([int(labels[i])] if labels is not None else []))
+    if out.exists():  # written meanwhile by someone else: still never overwritten
+        raise ConfigError(f"output {str(out)!r} already exists; pass --output with a new file name")
+    atomic_write_text(out, buf.getvalue())
     click.echo(f"scored {len(x)} samples ({int(np.sum(result['is_anomaly']))} flagged anomalous) -> {out}")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import click
 
-from tfganad.cli.main import user_errors
+from tfganad.cli.main import OneLineCommand, user_errors
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("results", type=click.Path())
 @click.option("--output", "-o", default=None, type=click.Path(file_okay=False),
               help="Report folder (default: SWEEP_DIR/report; its report files are regenerated).")

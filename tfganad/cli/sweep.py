@@ -10,10 +10,10 @@ import sys
 
 import click
 
-from tfganad.cli.main import user_errors
+from tfganad.cli.main import OneLineCommand, user_errors
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=OneLineCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("sweep_file", type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Fixed override for every cell, e.g. --set data.path=/data/mnist (read as YAML). Repeatable. "

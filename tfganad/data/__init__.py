@@ -28,6 +28,9 @@ def load_data(spec, seed: int = 0) -> AnomalyData:
         AnomalyData with float32 arrays (images in [-1, 1]).
     """
     raw = get_source(spec.source)(spec)
+    if raw.kind == "image" and spec.scaling not in (None, "none"):
+        raise DataError(f"data.scaling={spec.scaling!r} applies to table rows only; {spec.source!r} yields images "
+                        f"(always scaled to [-1, 1]); allowed here: none (or leave it unset)")
     if raw.kind == "image":
         data = prepare_images(raw, spec.image_size, spec.channels)
     else:

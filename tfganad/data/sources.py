@@ -13,6 +13,7 @@ import pathlib
 import pickle
 import socket
 import struct
+import zlib
 
 import numpy as np
 
@@ -52,6 +53,9 @@ def load_digits_source(spec) -> LabeledData:
                        value_range=(0.0, 16.0), name="digits")
 
 
+load_digits_source.uses_path = False  # embedded: a data.path given with it is a mistake, rejected at load
+
+
 # ---------------------------------------------------------------------------------------------- IDX
 def read_idx(path) -> np.ndarray:
     """Reads an IDX file (optionally gzip-compressed); DataError when it is corrupt."""
@@ -60,7 +64,7 @@ def read_idx(path) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read IDX file {str(path)!r}: {exc}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{str(path)!r} is not an unsigned-byte IDX file (bad magic number)")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import gzip
 import io
 import pathlib
+import zlib
 
 import numpy as np
 
@@ -112,7 +113,7 @@ def read_kdd99(path) -> LabeledData:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
         text = raw.decode("ascii")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
         raise DataError(f"cannot read KDD99 file {str(path)!r}: {exc}") from None
     first = text[: text.find("\n")] if "\n" in text else text
     if len(first.split(",")) != len(KDD99_COLUMNS):

@@ -18,8 +18,15 @@ import tensorflow as tf
 from tfganad.errors import ExportError
 
 
-def export_saved_model(model, export_dir, name: str = "detector", version: int = 1) -> pathlib.Path:
-    """Writes `export_dir/name/version/` and returns that path; refuses to overwrite an existing one."""
+def export_saved_model(model, export_dir, name: str = "detector", version: int = 1,
+                       before_publish=None) -> pathlib.Path:
+    """Writes `export_dir/name/version/` and returns that path; refuses to overwrite an existing one.
+
+    The SavedModel is written to a hidden sibling folder and renamed into place when complete (after
+    `before_publish(tmp_path)`, e.g. writing assets.extra), so a kill never leaves a partial version.
+    """
+    if int(version) < 1:
+        raise ExportError(f"export version {version!r} is not allowed; allowed: an integer >= 1 (TF Serving layout)")
     path = pathlib.Path(export_dir) / name / str(int(version))
     if path.exists():
         raise ExportError(f"export path {str(path)!r} already exists; choose another version or directory")
@@ -43,9 +50,14 @@ def export_saved_model(model, export_dir, name: str = "detector", version: int =
         zspec = tf.TensorSpec((None, model.latent_dim), tf.float32, name="z")
         archive.add_endpoint(
             name="generate", fn=lambda z: {"images": model.generate(z, training=False)}, input_signature=[zspec])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    archive.write_out(str(path), verbose=False)
-    return path
+    from tfganad.training.io import atomic_path
+
+    def write(tmp):
+        archive.write_out(str(tmp), verbose=False)
+        if before_publish is not None:
+            before_publish(tmp)
+
+    return atomic_path(path, write)
 
 
 def load_scorer(path):

@@ -58,6 +58,9 @@ class ADGAN(GANDetector):
         search_batch_size: test points per chunk (each expands to n_seed generator copies).
     """
 
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"n_seed": ">=1", "search_steps": ">=0", "search_batch_size": ">=1"}
+
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 256, adversarial_loss: str = "wgan",
                  n_critic=None, clip_value: float = 0.01, gp_weight: float = 10.0, filters: int = 64,
                  critic_norm: str = "auto", paper_optimizers: bool = True, n_seed: int = 64,

@@ -105,6 +105,9 @@ class ALAD(AdversarialDetector):
     """
 
     players = ("d", "g", "e")
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"case": lambda: tuple(ALAD_CASES), "score": SCORES, "architecture": ARCHITECTURES,
+                     "spectral_norm": (True, False), "use_dzz": (True, False), "dropout": "[0,1)"}
     adversary_attributes = ("d_xz", "d_xx", "d_zz")
     adversary_free_scores = ("l1", "l2")
     extra_metrics = ("d_xz_loss", "d_xx_loss", "d_zz_loss")

@@ -60,6 +60,10 @@ class AnoGAN(GANDetector):
         search_batch_size: samples searched together (memory bound); larger batches are chunked.
     """
 
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"discriminator_term": ("fm", "bce"), "score_weight": "[0,1]", "search_steps": ">=0",
+                     "search_batch_size": ">=1"}
+
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, adversarial_loss: str = "bce",
                  n_critic=None, clip_value: float = 0.01, gp_weight: float = 10.0, filters: int = 64,
                  critic_norm: str = "auto", paper_optimizers: bool = True, discriminator_term: str = "fm",

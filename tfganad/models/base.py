@@ -184,12 +184,20 @@ class AdversarialDetector(keras.Model):
         return self.anomaly_score(x, training=training)
 
     def serve(self, x):
-        """Scores, normalised scores and labels (1 = anomalous) against the fitted threshold."""
-        raw = self.anomaly_score(x, training=False)
+        """Scores, normalised scores and labels (1 = anomalous) against the fitted threshold.
+
+        A sample holding any NaN or inf is flagged, never scored as normal: anomaly_score +inf,
+        normalized_score 1, is_anomaly 1. It is zeroed before scoring so it cannot touch the others.
+        """
+        x = tf.convert_to_tensor(x)
+        finite = tf.reduce_all(tf.math.is_finite(tf.reshape(tf.cast(x, tf.float32), [tf.shape(x)[0], -1])), axis=1)
+        mask = tf.reshape(finite, tf.concat([tf.shape(finite), tf.ones([tf.rank(x) - 1], tf.int32)], 0))
+        raw = self.anomaly_score(tf.where(mask, x, tf.zeros_like(x)), training=False)
+        raw = tf.where(finite, tf.cast(raw, tf.float32), tf.constant(np.inf, tf.float32))
         return {
             "anomaly_score": raw,
-            "normalized_score": self.normalized_score(raw),
-            "is_anomaly": tf.cast(raw > self.threshold, tf.int32),
+            "normalized_score": tf.where(finite, self.normalized_score(raw), 1.0),
+            "is_anomaly": tf.cast(tf.logical_or(raw > self.threshold, tf.logical_not(finite)), tf.int32),
         }
 
     def set_calibration(self, offset: float, scale: float, threshold: float):

@@ -82,6 +82,9 @@ class EGBAD(AdversarialDetector):
 
     players = ("d", "g", "e")
     adversary_attributes = ("discriminator",)
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"case": tuple(EGBAD_CASES), "adversarial_loss": ("bce", "fm"), "residual": (True, False),
+                     "score": SCORES, "score_weight": "[0,1]", "residual_weight": ">=0", "dropout": "[0,1)"}
     adversary_free_scores = ("residual",)
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, case=None, adversarial_loss=None,

@@ -77,6 +77,19 @@ class GANEnsemble(AdversarialDetector):
         **base_params: constructor arguments of the base model (e.g. `case`, `latent_dim`, `score_weight`).
     """
 
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"base": lambda: tuple(ensemble_bases()), "generators": ">=1", "discriminators": ">=1",
+                     "schedule": SCHEDULES, "epoch_multiplier": ">=1"}
+
+    @staticmethod
+    def recipe_base_class(params: dict):
+        """The base model class a recipe's ensemble wraps (its arguments and metrics apply); None if unknown."""
+        try:
+            cls = get_model_class(params.get("base", "egbad"))
+        except ConfigError:
+            return None
+        return None if cls is GANEnsemble else cls
+
     def __init__(self, input_shape=(28, 28, 1), base: str = "egbad", generators: int = 3, discriminators: int = 3,
                  schedule=None, epoch_multiplier=None, seed: int = 0, **base_params):
         keras_kwargs = {k: base_params.pop(k) for k in _KERAS_KWARGS if k in base_params}

@@ -63,6 +63,9 @@ class FAnoGAN(GANDetector):
         latent_prior: `normal` or `uniform` (on [−1, 1]) noise for stage 1.
     """
 
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"latent_prior": ("normal", "uniform"), "feature_weight": ">=0", "gan_steps": ">=0"}
+
     players = ("d", "g", "e")
     adversary_free_scores = ("residual",)
 

@@ -55,6 +55,9 @@ class GANDetector(AdversarialDetector):
 
     players = ("d", "g")
     adversary_attributes = ("discriminator",)
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"adversarial_loss": ("bce", "wgan", "wgan_gp"), "critic_norm": ("auto", "batch", "layer", "none"),
+                     "n_critic": ">=1", "clip_value": ">0", "gp_weight": ">=0"}
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, adversarial_loss: str = "bce",
                  n_critic=None, clip_value: float = 0.01, gp_weight: float = 10.0, filters: int = 64,

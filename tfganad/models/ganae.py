@@ -94,6 +94,9 @@ class GANAE(AdversarialDetector):
     """
 
     players = ("c", "g", "ae")
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"case": lambda: tuple(GANAE_CASES), "adversarial_loss": ("rsgan", "rasgan", "sgan"),
+                     "score_reduction": ("sum", "mean"), "dropout": "[0,1)"}
     adversary_attributes = ("critic",)
     adversary_free_scores = ("residual", "latent")
 

@@ -104,6 +104,9 @@ class GANomaly(AdversarialDetector):
     """
 
     players = ("d", "g")
+    #: allowed values of constructor arguments, checked when a recipe is loaded (`tfganad.config`)
+    recipe_checks = {"case": lambda: tuple(GANOMALY_CASES), "adversarial_loss": ("bce", "fm"), "score": SCORES,
+                     "adversarial_weight": ">=0", "contextual_weight": ">=0", "encoder_weight": ">=0"}
     adversary_attributes = ("discriminator",)
     adversary_free_scores = ("latent", "contextual")
     extra_metrics = ("adv_loss", "con_loss", "enc_loss")

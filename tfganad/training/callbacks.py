@@ -9,6 +9,7 @@ import collections
 import hashlib
 import json
 import math
+import os
 import pathlib
 import weakref
 from typing import Optional
@@ -255,6 +256,18 @@ class BestCheckpoint(keras.callbacks.ModelCheckpoint):
     validate (or diverged) would keep that epoch's weights for good.
     """
 
+    def _save_model(self, epoch, batch, logs):
+        # Written aside and renamed: a kill or a full disk never leaves a half-written best file.
+        final = self.filepath
+        tmp = str(pathlib.Path(final).with_name(f".{pathlib.Path(final).name}.partial.weights.h5"))
+        self.filepath = tmp
+        try:
+            super()._save_model(epoch, batch, logs)
+        finally:
+            self.filepath = final
+            if os.path.exists(tmp):
+                os.replace(tmp, final)
+
     def _should_save_model(self, epoch, batch, logs, filepath):
         if self.save_best_only:
             current = (logs or {}).get(self.monitor)
@@ -354,9 +367,42 @@ class GuardedBackup(keras.callbacks.BackupAndRestore):
             self._save_model()
 
     def _save_model(self):
+        """Writes `state-<epoch>.weights.h5` aside, then the metadata naming it (atomic renames both), then
+        drops all but the previous generation: a kill at any point leaves one consistent backup."""
         if self.guard.message:
             return
-        super()._save_model()
+        from tfganad.training.io import atomic_path, atomic_write_json, fault_point
+
+        backup = pathlib.Path(self.backup_dir)
+        backup.mkdir(parents=True, exist_ok=True)
+        name = f"state-{self._current_epoch}.weights.h5"
+        atomic_path(backup / name, lambda tmp: self.model.save_weights(str(tmp)), suffix=".weights.h5")
+        fault_point("backup", self._current_epoch)
+        previous = _backup_weights(backup)
+        atomic_write_json(backup / "training_metadata.json",
+                          {"epoch": self._current_epoch, "batch": 0, "weights": name})
+        for old in backup.glob("state-*.weights.h5"):
+            if old.name not in (name, previous):
+                old.unlink(missing_ok=True)
+
+    def _load_model(self):
+        backup = pathlib.Path(self.backup_dir)
+        name = _backup_weights(backup)
+        if name is None:  # none yet, or written by an earlier version (Keras's own layout)
+            return super()._load_model()
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(str(backup / name))
+        self.model._initial_epoch = backed_up_epoch(backup)
+
+
+def _backup_weights(backup: pathlib.Path):
+    """The weights file the committed backup metadata names (None when there is none)."""
+    try:
+        name = json.loads((backup / "training_metadata.json").read_text()).get("weights")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if name and (backup / name).is_file() else None
 
 
 def backed_up_epoch(backup_dir) -> int:

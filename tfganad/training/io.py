@@ -9,6 +9,8 @@ import json
 import os
 import pathlib
 import re
+import shutil
+import signal
 import tempfile
 
 
@@ -26,6 +28,57 @@ def atomic_write_text(path, text: str):
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_path(path, write, suffix: str = ""):
+    """Runs `write(tmp)` to a temporary sibling of `path` (file or folder), then renames it to `path`.
+
+    The temporary name starts with a dot and ends with `.partial` + `suffix` (Keras wants `.weights.h5`
+    or `.keras`), so a kill or a full disk never leaves a half-written `path`; the partial one is
+    removed on failure, or by the next `remove_partials` of its folder.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial{suffix}")
+    _remove(tmp)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return path
+
+
+def _remove(path: pathlib.Path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_partials(folder) -> None:
+    """Deletes the leftovers of interrupted `atomic_path`/`atomic_write_text` writes in `folder`."""
+    folder = pathlib.Path(folder)
+    if folder.is_dir():
+        for leftover in list(folder.glob(".*.partial*")) + list(folder.glob(".*.tmp")):
+            _remove(leftover)
+
+
+#: Test hook (fault injection): `TFGANAD_TEST_KILL_AT=PHASE[:EPOCH]` makes the run SIGKILL itself at
+#: that phase (`epoch`: mid-epoch, `backup`: between writing and committing a backup, `report`,
+#: `export`: SavedModel written but not yet published). Used by tests/training/test_fault_injection.py.
+KILL_ENV = "TFGANAD_TEST_KILL_AT"
+
+
+def fault_point(phase: str, epoch=None) -> None:
+    """Kills this process with SIGKILL when the test hook `TFGANAD_TEST_KILL_AT` names this phase."""
+    spec = os.environ.get(KILL_ENV)
+    if not spec:
+        return
+    name, _, at = spec.partition(":")
+    if name == phase and (not at or epoch is None or int(at) == int(epoch)):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _jsonable(obj):

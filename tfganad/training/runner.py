@@ -8,8 +8,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import pathlib
 import platform
+import shutil
 import time
 
 import keras
@@ -17,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfganad.baselines import save_test_scores
-from tfganad.config import Recipe, dump_recipe
+from tfganad.config import PRECISIONS, STRATEGIES, Recipe, dump_recipe
 from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
 from tfganad.errors import ConfigError, TrainingError
 from tfganad.registry import get_model_class
@@ -36,12 +38,17 @@ from tfganad.training.callbacks import (
     score_batches,
     validation_epochs,
 )
-from tfganad.training.io import atomic_write_json, new_run_dir, write_table
+from tfganad.training.io import (
+    KILL_ENV,
+    atomic_path,
+    atomic_write_json,
+    fault_point,
+    new_run_dir,
+    remove_partials,
+    write_table,
+)
 from tfganad.training.performance import check_bf16, resolve_steps_per_execution
 from tfganad.training.report import write_report
-
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 def resolve_precision(name: str, warn: bool = False) -> str:
@@ -120,6 +127,35 @@ def build_model(recipe: Recipe, input_shape):
     return cls(input_shape=list(input_shape), **params)
 
 
+def check_free_space(case_dir: pathlib.Path, model) -> None:
+    """TrainingError naming the folder and the space needed when the disk cannot hold the run's files.
+
+    Estimate: the weights with their optimizer state in two backup generations, the best checkpoint,
+    model.keras and the SavedModel (about 12 copies of the float32 weights), plus 4 MB of logs,
+    report figures and results.
+    """
+    need = 12 * 4 * int(model.count_params()) + 4 * 2**20
+    free = shutil.disk_usage(case_dir).free
+    if free < need:
+        raise TrainingError(f"not enough free space in {str(case_dir)!r}: this run needs about {need / 2**20:.1f} MB, "
+                            f"{free / 2**20:.1f} MB are free; free some (then tfganad-train --resume "
+                            f"{str(case_dir)!r}) or choose another --output-dir")
+
+
+class FaultInjection(keras.callbacks.Callback):
+    """Test hook: the `epoch` phase of `TFGANAD_TEST_KILL_AT` (SIGKILL after a training step mid-epoch)."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        fault_point("epoch", self.epoch)
+
+
 def _read_history(path: pathlib.Path) -> dict:
     """Per-epoch logs written by CSVLogger (complete across resumed runs) → {key: [values]}."""
     import csv
@@ -169,6 +205,8 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
         return train_baseline(recipe, data, case_dir, case)
     t = recipe.train
     case_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (case_dir, case_dir / "checkpoints", case_dir / "backup"):
+        remove_partials(folder)  # leftovers of an interrupted attempt: never read, never kept
     dump_recipe(recipe, case_dir / "recipe.yaml")
     monitor, mode, on_test = selection_rule(t.selection)
     keras.utils.set_random_seed(recipe.seed)
@@ -186,6 +224,7 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             model.compile(learning_rate=t.learning_rate, beta_1=t.beta_1, beta_2=t.beta_2,
                           ema_momentum=t.ema_momentum, jit_compile=t.jit_compile, run_eagerly=t.run_eagerly,
                           steps_per_execution=spe)
+        check_free_space(case_dir, model)
         logs_dir = case_dir / "logs"
         ckpt = case_dir / "checkpoints" / "best.weights.h5"
         ckpt.parent.mkdir(parents=True, exist_ok=True)
@@ -199,6 +238,8 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                          batch_size=recipe.evaluation.batch_size),
                      keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False),
                      ValidationPlaceholders()]
+        if os.environ.get(KILL_ENV):
+            callbacks.append(FaultInjection())
         history_path = case_dir / "history.csv"
         backup_dir = case_dir / "backup"
         set_aside_unbacked_epochs(history_path, backed_up_epoch(backup_dir))
@@ -291,19 +332,28 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             if maps:
                 summary["anomaly_maps"] = maps
         write_report(case_dir / "report", summary, data.y_test, main, grid)
+        fault_point("report")
         if recipe.export.keras_file:
-            model.save(case_dir / "model.keras")
+            atomic_path(case_dir / "model.keras", lambda tmp: model.save(tmp), suffix=".keras")
         if recipe.export.enabled:
             from tfganad.export import export_saved_model
             from tfganad.export.saved_model import write_preprocessing
 
-            path = export_saved_model(model, case_dir / "saved_model", name=recipe.export.name or recipe.model_name)
-            write_preprocessing(path, recipe.data, data)
+            name = recipe.export.name or recipe.model_name
+            # This case has no metrics.json yet, so an export already here is this run's own, left
+            # unfinished by an earlier version's kill: replace it (new exports appear only complete).
+            remove_partials(case_dir / "saved_model" / name)
+            if (case_dir / "saved_model" / name / "1").exists():
+                shutil.rmtree(case_dir / "saved_model" / name / "1")
+
+            def publish(tmp):
+                write_preprocessing(tmp, recipe.data, data)
+                fault_point("export")
+
+            path = export_saved_model(model, case_dir / "saved_model", name=name, before_publish=publish)
             summary["saved_model"] = str(path)
         atomic_write_json(case_dir / "metrics.json", summary)
     # The case is complete: its resume state is no longer needed.
-    import shutil
-
     shutil.rmtree(case_dir / "backup", ignore_errors=True)
     return summary
 
