@@ -9,9 +9,11 @@ reference code in PROTOCOLS.md §3.7.
 
 Stage 1 (`gan_steps` generator updates): WGAN-GP, λ_GP = 10, n_critic = 5, Adam lr 1e-4 with
 β = (0, 0.9), LayerNorm in the critic. Stage 2 (from generator update `encoder_start_step`): the izi_f
-encoder E (tanh output) is trained with G and D frozen on
+encoder E is trained with G and D frozen on
     L(x) = MSE(x, G(E(x))) + κ·MSE(f(x), f(G(E(x))))          (κ = `feature_weight` = 1)
-with RMSProp lr 5e-5; f is the critic's feature layer. The anomaly score is the same two terms per
+with RMSProp lr 5e-5; f is the critic's feature layer. E is the f-AnoGAN paper's encoder (§2.3: its
+architecture mirrors the critic's): the critic's conv stages and normalisation, then a linear layer to z
+and tanh (`networks.dcgan_gan.critic_encoder`); table rows use an MLP encoder with tanh. The anomaly score is the same two terms per
 sample (the reference's `dual_iloss`): a single forward pass, no latent search.
 
 One `fit` runs both stages: the base loop's schedule is d × n_critic, g, e, and each update runs only
@@ -32,8 +34,7 @@ import tensorflow as tf
 
 from tfganad.errors import ConfigError
 from tfganad.models.gan_detector import GANDetector
-from tfganad.networks.conv import conv_encoder
-from tfganad.networks.dcgan_gan import tanh_encoder
+from tfganad.networks.dcgan_gan import critic_encoder, tanh_encoder
 from tfganad.networks.mlp import mlp_encoder
 from tfganad.registry import register_model
 
@@ -96,10 +97,12 @@ class FAnoGAN(GANDetector):
         self.latent_prior = latent_prior
         # === Layers ===
         if self.is_image:
-            base = conv_encoder(self.input_shape_, self.latent_dim, filters=self.filters, name="encoder_base")
+            # The critic's normalisation, resolved as GANDetector does (LayerNorm for WGAN-GP).
+            norm = critic_norm if critic_norm != "auto" else (
+                "layer" if self.adversarial_loss == "wgan_gp" else "batch")
+            self.encoder = critic_encoder(self.input_shape_, self.latent_dim, filters=self.filters, norm=norm)
         else:
-            base = mlp_encoder(self.input_shape_[0], self.latent_dim, name="encoder_base")
-        self.encoder = tanh_encoder(base)
+            self.encoder = tanh_encoder(mlp_encoder(self.input_shape_[0], self.latent_dim, name="encoder_base"))
 
     def get_config(self):
         config = super().get_config()
