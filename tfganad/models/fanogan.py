@@ -11,9 +11,11 @@ Stage 1 (`gan_steps` generator updates): WGAN-GP, λ_GP = 10, n_critic = 5, Adam
 β = (0, 0.9), LayerNorm in the critic. Stage 2 (from generator update `encoder_start_step`): the izi_f
 encoder E is trained with G and D frozen on
     L(x) = MSE(x, G(E(x))) + κ·MSE(f(x), f(G(E(x))))          (κ = `feature_weight` = 1)
-with RMSProp lr 5e-5; f is the critic's feature layer. E is the f-AnoGAN paper's encoder (§2.3: its
-architecture mirrors the critic's): the critic's conv stages and normalisation, then a linear layer to z
-and tanh (`networks.dcgan_gan.critic_encoder`); table rows use an MLP encoder with tanh. The anomaly score is the same two terms per
+with RMSProp lr 5e-5; f is the critic's feature layer. E is the f-AnoGAN encoder (reference
+`z_encoding_izif.py`, `Encoder`): the critic's conv stages with batch norm (the reference normalises
+only the critic by layer norm), then a linear layer to z and tanh (`tanh_fc`;
+`networks.dcgan_gan.critic_encoder`); table rows use an MLP encoder with tanh.
+The anomaly score is the same two terms per
 sample (the reference's `dual_iloss`): a single forward pass, no latent search.
 
 One `fit` runs both stages: the base loop's schedule is d × n_critic, g, e, and each update runs only
@@ -97,10 +99,7 @@ class FAnoGAN(GANDetector):
         self.latent_prior = latent_prior
         # === Layers ===
         if self.is_image:
-            # The critic's normalisation, resolved as GANDetector does (LayerNorm for WGAN-GP).
-            norm = critic_norm if critic_norm != "auto" else (
-                "layer" if self.adversarial_loss == "wgan_gp" else "batch")
-            self.encoder = critic_encoder(self.input_shape_, self.latent_dim, filters=self.filters, norm=norm)
+            self.encoder = critic_encoder(self.input_shape_, self.latent_dim, filters=self.filters, norm="batch")
         else:
             self.encoder = tanh_encoder(mlp_encoder(self.input_shape_[0], self.latent_dim, name="encoder_base"))
 

@@ -141,7 +141,8 @@ class GANomaly(AdversarialDetector):
     def __init__(self, input_shape=(32, 32, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  score=None, adversarial_weight: float = 1.0, contextual_weight: float = 50.0,
                  encoder_weight: float = 1.0, filters: int = 64, update_order: str = "reference",
-                 simultaneous_updates=None, reinit_discriminator: bool = True, reinit_threshold: float = 1e-5, seed: int = 0, **kwargs):
+                 simultaneous_updates=None, reinit_discriminator: bool = True, reinit_threshold: float = 1e-5,
+                 seed: int = 0, **kwargs):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, seed=seed, **kwargs)
         # === Config ===
         preset = resolve_case(case, {"adversarial_loss": adversarial_loss, "score": score},

@@ -82,7 +82,8 @@ class SkipGANomaly(AdversarialDetector):
     def __init__(self, input_shape=(32, 32, 3), latent_dim: int = 100, adversarial_weight: float = 1.0,
                  contextual_weight: float = 50.0, latent_weight: float = 1.0, residual_score_weight: float = 0.9,
                  filters: int = 64, depth=None, update_order: str = "reference",
-                 simultaneous_updates=None, reinit_discriminator: bool = True, reinit_threshold: float = 1e-5, seed: int = 0, **kwargs):
+                 simultaneous_updates=None, reinit_discriminator: bool = True, reinit_threshold: float = 1e-5,
+                 seed: int = 0, **kwargs):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, seed=seed, **kwargs)
         # === Config ===
         if not self.is_image:

@@ -126,13 +126,14 @@ def tanh_encoder(base, name: str = "encoder"):
     return keras.Model(base.input, z, name=name)
 
 
-def critic_encoder(input_shape, latent_dim: int, filters: int = 64, norm: str = "layer", name: str = "encoder"):
+def critic_encoder(input_shape, latent_dim: int, filters: int = 64, norm: str = "batch", name: str = "encoder"):
     """x → z ∈ (−1, 1)^latent_dim: f-AnoGAN's izi_f encoder, the critic's conv stack with a linear
-    latent output and tanh (Schlegl et al. 2019, §2.3: "the encoder ... mirrors the discriminator
-    architecture"; output `tanh_fc`, the reference's default `Z_REG_TYPE`).
+    latent output and tanh (Schlegl et al. 2019; reference `z_encoding_izif.py`: `Encoder` repeats the
+    discriminator's layers, with batch norm where the WGAN-GP critic has layer norm, then a linear layer
+    to z and, for `Z_REG_TYPE='tanh_fc'`, tanh).
 
-    The conv stages are those of `dcgan_critic` with the same `filters` and `norm` (per-sample layer
-    normalisation for a WGAN-GP critic), then Flatten → Dense(latent_dim) → tanh.
+    The conv stages are those of `dcgan_critic` with the same `filters`, normalised by `norm` (`batch`,
+    the reference encoder's), then Flatten → Dense(latent_dim) → tanh.
     """
     check_critic_norm(norm)
     stages = resolve_stages(input_shape)

@@ -67,7 +67,8 @@ def percentile_threshold(scores, contamination: float) -> float:
 
 
 def evaluate_scores(y_true, scores, contamination=None, threshold=None) -> dict:
-    """All test metrics: AUROC, AUPRC (`auprc` = average precision, `auprc_trapz` = trapezoidal), P/R/F1 at the contamination percentile and at `threshold`.
+    """All test metrics: AUROC, AUPRC (`auprc` = average precision, `auprc_trapz` = trapezoidal), P/R/F1
+    at the contamination percentile and at `threshold`.
 
     Args:
         contamination: share of test samples flagged by the percentile rule (e.g. 0.2 for KDD99).

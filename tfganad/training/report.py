@@ -103,7 +103,8 @@ def write_report(out_dir, summary: dict, y_true, scores, grid=None) -> pathlib.P
         "| metric | value |",
         "|---|---|",
     ]
-    for key in ("auroc", "auprc", "auprc_trapz", "precision_at_contamination", "recall_at_contamination", "f1_at_contamination",
+    for key in ("auroc", "auprc", "auprc_trapz", "precision_at_contamination", "recall_at_contamination",
+                "f1_at_contamination",
                 "precision_at_val_threshold", "recall_at_val_threshold", "f1_at_val_threshold"):
         if key in m:
             lines.append(f"| {key} | {m[key]:.4f} |")
