@@ -67,7 +67,9 @@ def speed(args, lines):
         model.fit(ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
         rate = args.steps / (time.perf_counter() - start)
         flops = useful_step_flops(model, args.batch) / 1e9
-        name = "simultaneous (one forward pass)" if simultaneous else "sequential D then G (reference, default)"
+        # simultaneous_updates is the legacy flag: True = update_order "reference" (the default since
+        # #16), False = "d_then_g".
+        name = "one forward pass (reference, default)" if simultaneous else "sequential D then G (d_then_g)"
         lines.append(f"| {name} | {rate:.2f} | {rate * args.batch:.0f} | {flops:.1f} | {rate * flops:.0f} | "
                      f"{100 * rate * flops / peak:.0f} % |")
         print(lines[-1], flush=True)

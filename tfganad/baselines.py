@@ -403,7 +403,7 @@ def train_baseline(recipe, data, case_dir, case: str = "") -> dict:
     if contamination is None:
         contamination = data.contamination
     metrics = M.evaluate_scores(data.y_test, main, contamination, threshold)
-    by_score = {name: {"auroc": M.auroc(data.y_test, s), "auprc": M.auprc(data.y_test, s)}
+    by_score = {name: M.ranking_metrics(data.y_test, s)
                 for name, s in test_scores.items() if np.all(np.isfinite(s))}
     summary = {
         "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,

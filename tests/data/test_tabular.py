@@ -275,3 +275,14 @@ def test_arrhythmia_alad_keeps_training_data_contaminated():
     assert split.y_train.sum() > 0  # contaminated on purpose
     assert split.contamination == 0.15
     np.testing.assert_array_equal(split.y_test, labels[test])
+
+
+def test_kdd99_han_trains_on_75_percent_of_label0_and_tests_on_the_rest_plus_all_label1():
+    """Han et al. 2021 appendix: a random 75 % of the majority ("normal" there) rows train; the rest test."""
+    labels = np.r_[np.ones(200), np.zeros(800)].astype(int)
+    split = get_protocol("kdd99_han")(_indexed(labels), DataSpec(), 0)
+    train, val, test = _ids(split.x_train), _ids(split.x_val), _ids(split.x_test)
+    assert not (set(train) & set(val)) and not ((set(train) | set(val)) & set(test))
+    assert len(train) + len(val) == 600 and len(val) == 60 and np.all(labels[np.r_[train, val]] == 0)
+    assert sorted(test) == sorted(set(range(1000)) - set(train) - set(val))  # every label-1 row is tested
+    assert split.contamination == pytest.approx(200 / 400) == split.y_test.mean()

@@ -13,6 +13,7 @@ from tfganad.losses import (
     feature_matching_loss,
     get_adversarial_loss,
     l1_reconstruction_loss,
+    l1_residual_loss,
     l2_reconstruction_loss,
 )
 
@@ -52,6 +53,10 @@ def test_reconstruction_losses():
     zero = np.zeros_like(x)
     assert float(l1_reconstruction_loss(x, zero)) == pytest.approx(1.0)
     assert float(l2_reconstruction_loss(x, zero)) == pytest.approx(1.5)
+    # Survey eq. 4: per-sample L1 norm (3 and 1), then the batch mean; images are flattened first.
+    assert float(l1_residual_loss(x, zero)) == pytest.approx(2.0)
+    images = np.arange(8, dtype=np.float32).reshape(2, 2, 2, 1)
+    assert float(l1_residual_loss(images, np.zeros_like(images))) == pytest.approx((6 + 22) / 2)
 
 
 def test_unknown_adversarial_loss_lists_allowed():

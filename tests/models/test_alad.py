@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from tfganad.errors import ConfigError
 from tfganad.models.alad import ALAD, ALAD_CASES, resolve_architecture
+from tfganad.networks.spectral import SpectralNorm
 
 
 def _model(x, **kwargs):
@@ -28,7 +29,7 @@ def _all_changed(before, variables):
 
 def _sn_layers(network):
     return [layer for layer in network._flatten_layers(include_self=False)
-            if isinstance(layer, keras.layers.SpectralNormalization)]
+            if isinstance(layer, SpectralNorm)]
 
 
 # ---------------------------------------------------------------- training --------------------------

@@ -50,7 +50,7 @@ def build(tiny_images, tiny_rows):
 def test_one_train_step_updates_every_player(build, name, kind):
     model, x = build(name, kind)
     before = {p: [v.numpy().copy() for v in model.player_variables(p)] for p in model.players}
-    # Statistics that training legitimately updates: BN moving moments, SpectralNormalization's
+    # Statistics that training legitimately updates: BN moving moments, SpectralNorm's
     # power-iteration vector, optimizer counters and the noise seed.
     legit = ("moving", "iteration", "seed", "vector_u")
     other = [v for v in model.non_trainable_variables if not any(k in v.path for k in legit)]

@@ -60,3 +60,48 @@ def test_image_size_validation():
     with pytest.raises(ConfigError, match="1 \\(grayscale\\) or 3 \\(RGB\\) channels"):
         EGBAD(input_shape=(16, 16, 2))
     EGBAD(input_shape=(32, 32, 3), latent_dim=4, filters=2, dense_units=8)
+
+
+def _softplus(t):
+    return np.logaddexp(0.0, t)
+
+
+@pytest.mark.parametrize("case", ["case3", "case4", "case7", "case8"])
+def test_feature_matching_cases_change_only_the_generator_loss(case, tiny_rows):
+    """Survey Table 4 cases 3, 4, 7, 8 (§3.2): G minimises ||E f(x, E(x)) − E f(G(z), z)||²; E keeps
+    BCE(0, D(x, E(x))) plus, in cases 3 and 4, w·E_x ||x − G(E(x))||₁ (eq. 4: per-sample sum)."""
+    m = EGBAD(input_shape=(12,), latent_dim=4, case=case, residual_weight=0.5, seed=3)
+    x = tiny_rows[:6]
+    z = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+    m.sample_latent = lambda n: keras.ops.convert_to_tensor(z)
+    losses = {k: float(v) for k, v in m.compute_losses(x, training=False).items()}
+    z_enc = m.encoder(x).numpy()
+    real_logit, real_feat = (t.numpy() for t in m.discriminator([x, z_enc]))
+    fake_logit, fake_feat = (t.numpy() for t in m.discriminator([m.generator(z).numpy(), z]))
+    g_expected = np.sum((real_feat.mean(0) - fake_feat.mean(0)) ** 2)
+    e_expected = np.mean(_softplus(real_logit))  # BCE(0, l) = −log(1 − σ(l)) = softplus(l)
+    if m.residual:
+        e_expected += 0.5 * np.mean(np.sum(np.abs(x - m.generator(z_enc).numpy()), axis=1))
+    d_expected = np.mean(_softplus(-real_logit)) + np.mean(_softplus(fake_logit))
+    assert losses["g_loss"] == pytest.approx(g_expected, rel=1e-5)
+    assert losses["e_loss"] == pytest.approx(e_expected, rel=1e-5)
+    assert losses["d_loss"] == pytest.approx(d_expected, rel=1e-5)
+
+
+def test_residual_reduction_sum_is_the_paper_default_and_mean_is_named(tiny_rows):
+    x = tiny_rows[:6]
+    z = np.zeros((6, 4), np.float32)
+    kwargs = dict(input_shape=(12,), latent_dim=4, case="case1", seed=2)
+    paper, mean = EGBAD(**kwargs), EGBAD(residual_reduction="mean", **kwargs)
+    mean.set_weights(paper.get_weights())
+    for m in (paper, mean):
+        m.sample_latent = lambda n: keras.ops.convert_to_tensor(z)
+    real_logit, _ = m.discriminator([x, paper.encoder(x).numpy()])
+    bce = np.mean(_softplus(real_logit.numpy()))
+    residual = np.abs(x - paper.reconstruct(x).numpy())
+    assert paper.residual_reduction == "sum"
+    assert float(paper.compute_losses(x, False)["e_loss"]) == pytest.approx(bce + residual.sum(1).mean(), rel=1e-5)
+    assert float(mean.compute_losses(x, False)["e_loss"]) == pytest.approx(bce + residual.mean(), rel=1e-5)
+    assert EGBAD.from_config(mean.get_config()).residual_reduction == "mean"
+    with pytest.raises(ConfigError, match="residual_reduction 'max'; allowed: sum, mean"):
+        EGBAD(input_shape=(12,), residual_reduction="max")

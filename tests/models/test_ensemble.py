@@ -211,3 +211,20 @@ def test_adversary_free_scores_do_not_depend_on_the_discriminator_side(name, tin
         np.testing.assert_allclose(after[k], before[k], rtol=1e-6, err_msg=f"{name}.{k} uses the discriminator")
     others = [k for k in before if k not in cls.adversary_free_scores]
     assert any(not np.allclose(after[k], before[k]) for k in others), "perturbation had no effect"
+
+
+def test_egbad_ensemble_score_is_han_eq_10_averaged_over_pairs_eq_15(tiny_rows):
+    """A(x) = (1/IJ) Σ_ij [||x − G_i(E_i(x))||₁ + β·BCE(1, D_j(x, E_i(x)))] with β = 0.1 (Table 5, KDD99)."""
+    model = GANEnsemble(input_shape=(12,), base="egbad", generators=2, discriminators=2, latent_dim=4,
+                        case="case5", score_form="sum", score_weight=0.1)
+    x = tiny_rows[:5]
+    expected = np.zeros(5)
+    for i in range(2):
+        z = model.members[i].encoder(x).numpy()
+        residual = np.abs(x - model.members[i].generator(z).numpy()).sum(1)
+        for j in range(2):
+            logit = model.members[j].discriminator([x, z])[0].numpy().ravel()
+            expected += residual + 0.1 * np.logaddexp(0.0, -logit)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected / 4, rtol=1e-5)
+    with pytest.raises(ConfigError, match="score_form 'max'; allowed: convex, sum"):
+        GANEnsemble(input_shape=(12,), base="egbad", score_form="max")

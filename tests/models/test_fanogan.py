@@ -82,3 +82,25 @@ def test_uniform_prior_draws_in_the_unit_box():
 def test_invalid_arguments_raise_config_error(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         FAnoGAN(input_shape=(16, 16, 1), latent_dim=4, filters=4, **kwargs)
+
+
+def test_encoder_mirrors_the_critic_with_a_tanh_latent_output(images):
+    """Schlegl et al. 2019 (reference `Encoder`): the izi_f encoder repeats the critic's convs, with batch
+    norm where the WGAN-GP critic has layer norm, then a linear layer to z and tanh."""
+    import keras
+
+    model = _model()
+
+    def convs(net):
+        return [(layer.filters, layer.kernel_size, layer.strides) for layer in net.layers
+                if isinstance(layer, keras.layers.Conv2D)]
+
+    def norms(net):
+        return [type(layer).__name__ for layer in net.layers
+                if isinstance(layer, (keras.layers.GroupNormalization, keras.layers.BatchNormalization))]
+
+    assert convs(model.encoder) == convs(model.discriminator) and convs(model.encoder)
+    assert norms(model.discriminator) == ["GroupNormalization"] and norms(model.encoder) == ["BatchNormalization"]
+    z_linear = model.encoder.get_layer("z_linear")
+    pre = keras.Model(model.encoder.input, z_linear.output)(images).numpy()
+    np.testing.assert_allclose(model.encoder(images).numpy(), np.tanh(pre), rtol=1e-5, atol=1e-6)

@@ -9,6 +9,7 @@ import pytest
 from tfganad.errors import ConfigError
 from tfganad.models.ganae import GANAE, GANAE_CASES
 from tfganad.networks.ganae import ganae_conv_critic, ganae_conv_encoder, ganae_conv_generator
+from tfganad.networks.spectral import SpectralNorm
 
 
 def _sgd():
@@ -164,8 +165,8 @@ def test_relativistic_critic_has_no_logit_bias_but_sgan_has(tiny_images, spectra
 
 def test_spectral_norm_switch_wraps_every_critic_weight_layer(tiny_images):
     def wrapped(model):
-        return [isinstance(layer, keras.layers.SpectralNormalization) for layer in model.critic.layers
-                if isinstance(layer, (keras.layers.SpectralNormalization, keras.layers.Conv2D, keras.layers.Dense))]
+        return [isinstance(layer, SpectralNorm) for layer in model.critic.layers
+                if isinstance(layer, (SpectralNorm, keras.layers.Conv2D, keras.layers.Dense))]
 
     assert GANAE(input_shape=(16, 16, 1), latent_dim=8, filters=4, dense_units=16).spectral_norm  # paper default
     on, off = wrapped(_model(tiny_images, spectral_norm=True)), wrapped(_model(tiny_images, spectral_norm=False))
@@ -266,7 +267,7 @@ def test_table1_networks_shapes_and_layer_counts(shape):
     assert count(enc, keras.layers.Conv2D) == 3 and count(enc, keras.layers.Dense) == 1
     assert count(gen, keras.layers.Conv2DTranspose) == 3 and count(gen, keras.layers.Dense) == 2
     # Every weight layer of the critic is spectrally normalised (§5.1.2); dropout 0.2 after each block.
-    sn = [layer for layer in critic.layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    sn = [layer for layer in critic.layers if isinstance(layer, SpectralNorm)]
     assert len(sn) == 5 and not any(isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))
                                     for layer in critic.layers)
     assert {layer.rate for layer in critic.layers if isinstance(layer, keras.layers.Dropout)} == {0.2}

@@ -36,7 +36,7 @@ def _changed(before, net):
     return [not np.array_equal(a, v.numpy()) for a, v in zip(before, net.trainable_variables)]
 
 
-@pytest.mark.parametrize("options", [{}, {"case": "case5"}, {"simultaneous_updates": True}])
+@pytest.mark.parametrize("options", [{}, {"case": "case5"}, {"update_order": "d_then_g"}, {"update_order": "g_then_d"}])
 def test_one_train_step_updates_each_network(tiny_images, options):
     model = _model(**options)
     nets = {"G_E": model.encoder, "G_D": model.decoder, "E": model.second_encoder, "D": model.discriminator}
@@ -108,7 +108,9 @@ def test_constant_image_scores_higher_than_training_like_images():
     x = _blobs(64, seed=0)
     model = GANomaly(**GANomaly.small_config(x.shape[1:]))
     model.compile(learning_rate=2e-3)
-    model.fit(x, epochs=10, batch_size=16, verbose=0)
+    # 20 epochs: under the reference one-pass schedule the latent gap opens later than under the former
+    # D-then-G default (10 epochs were enough there).
+    model.fit(x, epochs=20, batch_size=16, verbose=0)
     normal = model.score_components(_blobs(32, seed=100))
     constant = model.score_components(np.ones((2, 16, 16, 1), "float32"))
     for name in ("latent", "contextual", "bce"):
@@ -182,3 +184,46 @@ def test_discriminator_reinitialisation_restores_initial_weights(tiny_images):
     before = _snapshot(model.discriminator)
     model.fit(tiny_images[:8], epochs=1, batch_size=8, verbose=0)
     assert all(_changed(before, model.discriminator))
+
+
+@pytest.mark.parametrize("cls", ["ganomaly", "skip_ganomaly"])
+def test_reference_update_is_one_forward_pass_for_both_players(tiny_images, cls):
+    """Reference `optimize_params`: one generator forward pass, G steps, then D steps on the detached x̂
+    of that pass (D's weights unchanged by G's step). With SGD that is w − lr·∂L/∂w for both players,
+    all gradients taken at the pre-step weights; checked against that hand-made update."""
+    import keras
+    import tensorflow as tf
+
+    from tfganad.models.skip_ganomaly import SkipGANomaly
+
+    klass = GANomaly if cls == "ganomaly" else SkipGANomaly
+    model = klass(**klass.small_config((16, 16, 1)))
+    assert model.update_order == "reference" and model.reinit_discriminator  # the reference's defaults
+    lr = 0.05
+    model.compile(d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr), run_eagerly=True)
+    x = tf.constant(tiny_images[:4])
+    before = {id(v): v.numpy().copy() for v in model.trainable_variables}
+    moving = [(v, v.numpy().copy()) for v in model.non_trainable_variables]
+    with tf.GradientTape(persistent=True) as tape:
+        losses = model.compute_losses(x, training=True)
+    expected = {}
+    for p in ("d", "g"):
+        variables = model.player_variables(p)
+        for v, g in zip(variables, tape.gradient(losses[f"{p}_loss"], variables)):
+            expected[id(v)] = before[id(v)] - lr * g.numpy()
+    for v, value in moving:  # undo the BatchNorm statistics of the probe pass
+        v.assign(value)
+    model.train_step(x)
+    for v in model.trainable_variables:
+        np.testing.assert_allclose(v.numpy(), expected[id(v)], rtol=1e-4, atol=1e-6, err_msg=v.path)
+
+
+def test_update_order_values_and_legacy_flag():
+    assert GANomaly(**GANomaly.small_config((16, 16, 1)), simultaneous_updates=False).update_order == "d_then_g"
+    assert GANomaly(**GANomaly.small_config((16, 16, 1)), simultaneous_updates=True).update_order == "reference"
+    assert GANomaly(**GANomaly.small_config((16, 16, 1)), update_order="g_then_d").update_schedule() == [
+        (("g",), 1), (("d",), 1)]
+    with pytest.raises(ConfigError, match="unknown update_order 'x'; allowed: reference, d_then_g, g_then_d"):
+        GANomaly(**GANomaly.small_config((16, 16, 1)), update_order="x")
+    with pytest.raises(ConfigError, match="contradicts update_order"):
+        GANomaly(**GANomaly.small_config((16, 16, 1)), update_order="g_then_d", simultaneous_updates=True)

@@ -36,7 +36,7 @@ def _changed(before, net):
     return [not np.array_equal(a, v.numpy()) for a, v in zip(before, net.trainable_variables)]
 
 
-@pytest.mark.parametrize("options", [{}, {"simultaneous_updates": True}])
+@pytest.mark.parametrize("options", [{}, {"update_order": "g_then_d"}])
 def test_one_train_step_updates_generator_and_discriminator(tiny_images, options):
     model = _model(**options)
     nets = {"G": model.generator, "D": model.discriminator}

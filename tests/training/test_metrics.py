@@ -16,6 +16,14 @@ def test_auroc_and_auprc_exact():
     assert M.auprc(Y, S) == pytest.approx(0.5 + 1 / 3)
 
 
+def test_auprc_trapz_is_the_trapezoidal_area_of_the_pr_curve():
+    """auc(recall, precision) as the survey/EGBAD code: PR points (R, P) = (0, 1), (.5, 1), (.5, .5),
+    (1, 2/3): 0.5·1 + 0.5·(0.5 + 2/3)/2 = 19/24, below average precision (5/6) on this vector."""
+    assert M.auprc_trapz(Y, S) == pytest.approx(19 / 24)
+    out = M.evaluate_scores(Y, S)
+    assert out["auprc"] == pytest.approx(5 / 6) and out["auprc_trapz"] == pytest.approx(19 / 24)
+
+
 def test_prf_at_threshold():
     out = M.prf_at_threshold(Y, S, 0.3)
     assert out["precision"] == pytest.approx(2 / 3)

@@ -29,6 +29,9 @@ def test_each_case_is_its_own_run_with_one_results_table(tmp_path):
         summary = json.loads((run_dir / case / "metrics.json").read_text())
         assert summary["case"] == case
     assert json.loads((run_dir / "case8" / "metrics.json").read_text())["score"] == "fm"
+    # Both AUPRC forms, named: average precision and the survey's trapezoidal auc(recall, precision).
+    assert {"auprc", "auprc_trapz"} <= set(summary["metrics"]) and {"auprc", "auprc_trapz"} <= set(out["results"][0])
+    assert {"auprc", "auprc_trapz"} <= set(summary["metrics_by_score"]["bce"])
     assert len((run_dir / "results.csv").read_text().splitlines()) == 3
 
 

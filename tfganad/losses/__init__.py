@@ -7,7 +7,12 @@ from tfganad.losses.adversarial import (
     feature_matching_loss,
     get_adversarial_loss,
 )
-from tfganad.losses.reconstruction import l1_reconstruction_loss, l2_reconstruction_loss
+from tfganad.losses.reconstruction import (
+    RESIDUAL_REDUCTIONS,
+    l1_reconstruction_loss,
+    l1_residual_loss,
+    l2_reconstruction_loss,
+)
 from tfganad.losses.relativistic import (
     GAN_OBJECTIVES,
     get_gan_objective,
@@ -27,7 +32,9 @@ __all__ = [
     "feature_matching_loss",
     "get_adversarial_loss",
     "get_gan_objective",
+    "RESIDUAL_REDUCTIONS",
     "l1_reconstruction_loss",
+    "l1_residual_loss",
     "l2_reconstruction_loss",
     "rasgan_discriminator_loss",
     "rasgan_generator_loss",

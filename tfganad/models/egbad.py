@@ -5,13 +5,17 @@ described in Di Mattia et al., "A Survey on GANs for Anomaly Detection" (arXiv:1
 §3 and Appendix A. Reference code: github.com/houssamzenati/Efficient-GAN-Anomaly-Detection.
 
 Training (survey Table 1 / Table 4): D learns to tell (x, E(x)) from (G(z), z) with BCE. The generator
-side is either BCE (G: BCE(1, D(G(z), z)); E: BCE(0, D(x, E(x)))) or feature matching (`fm`: both
-minimise ||E f(x, E(x)) − E f(G(z), z)||² on D's joint layer f). The optional residual loss
-||x − G(E(x))||₁ is added to the encoder's loss (survey §3.2, "added as an additional term to the BCE
-loss of the encoder"), so it trains E only.
+side is either BCE (G: BCE(1, D(G(z), z)); E: BCE(0, D(x, E(x)))) or feature matching (`fm`: G
+minimises ||E f(x, E(x)) − E f(G(z), z)||² on D's joint layer f; feature matching "influences only the
+generator loss", survey §3.2, so E keeps its BCE loss). The optional residual loss E_x ||x − G(E(x))||₁
+(survey eq. 4: the L1 norm per sample, a sum over pixels/features, averaged over the batch;
+`residual_reduction="mean"` divides it by the number of elements instead) is added to the encoder's
+loss (survey §3.2, "added as an additional term to the BCE loss of the encoder"), so it trains E only.
 
 Score (EGBAD eq. for A(x)): (1 − λ)·||x − G(E(x))||₁ + λ·L_D(x) with λ = `score_weight` (0.1 in the
-paper), the L1 norm of the flattened residual, and L_D either `bce` = BCE(1, D(x, E(x))) or
+paper; `score_form="convex"`), or Han et al.'s eq. 10 (GAN ensembles, AAAI 2021) A(x) = L_r(x) + β·L_D(x)
+with β = `score_weight` (`score_form="sum"`, β ≥ 0; their Table 5 uses β = 0.1 on KDD99, 9 on OCT);
+the residual is the L1 norm of the flattened residual, and L_D either `bce` = BCE(1, D(x, E(x))) or
 `fm` = ||f(x, E(x)) − f(G(E(x)), E(x))||₁.
 
 Example:
@@ -32,7 +36,7 @@ from tfganad.losses import (
     bce_generator_loss,
     feature_matching_loss,
     get_adversarial_loss,
-    l1_reconstruction_loss,
+    RESIDUAL_REDUCTIONS,
 )
 from tfganad.models.base import AdversarialDetector
 from tfganad.networks import (
@@ -58,6 +62,7 @@ EGBAD_CASES = {
     "case8": {"adversarial_loss": "fm", "residual": False, "score": "fm"},
 }
 SCORES = ("bce", "fm")
+SCORE_FORMS = ("convex", "sum")
 
 
 @keras.saving.register_keras_serializable(package="tfganad")
@@ -72,8 +77,12 @@ class EGBAD(AdversarialDetector):
         adversarial_loss: generator-side training loss, `bce` or `fm`.
         residual: add ||x − G(E(x))||₁ to the encoder's loss.
         residual_weight: weight of that residual term.
+        residual_reduction: `sum` (default, survey eq. 4: the per-sample L1 norm) or `mean` (per-element
+            mean, the pre-0.x tfganad form; 1/d of the paper's value for d elements per sample).
         score: discriminator term of the anomaly score, `bce` or `fm`.
-        score_weight: λ in (1 − λ)·residual + λ·discriminator term (paper: 0.1).
+        score_weight: λ in (1 − λ)·residual + λ·discriminator term (paper: 0.1), or β in
+            residual + β·discriminator term with `score_form="sum"`.
+        score_form: `convex` (default, EGBAD) or `sum` (Han et al. eq. 10).
         filters: base width of the conv networks.
         dense_units: width of the generator's first dense layer and D's joint layer.
         dropout: dropout in D.
@@ -88,7 +97,8 @@ class EGBAD(AdversarialDetector):
     adversary_free_scores = ("residual",)
 
     def __init__(self, input_shape=(28, 28, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
-                 residual=None, residual_weight: float = 1.0, score=None, score_weight: float = 0.1,
+                 residual=None, residual_weight: float = 1.0, residual_reduction: str = "sum", score=None,
+                 score_weight: float = 0.1, score_form: str = "convex",
                  filters: int = 32, dense_units: int = 1024, dropout: float = 0.5, seed: int = 0, **kwargs):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, seed=seed, **kwargs)
         # === Config ===
@@ -106,12 +116,21 @@ class EGBAD(AdversarialDetector):
                 preset[key] = value
         if preset["score"] not in SCORES:
             raise ConfigError(f"unknown EGBAD score {preset['score']!r}; allowed: {', '.join(SCORES)}")
-        if not 0.0 <= score_weight <= 1.0:
-            raise ConfigError(f"score_weight must be in [0, 1], got {score_weight!r}")
+        if score_form not in SCORE_FORMS:
+            raise ConfigError(f"unknown score_form {score_form!r}; allowed: {', '.join(SCORE_FORMS)}")
+        if score_form == "convex" and not 0.0 <= score_weight <= 1.0:
+            raise ConfigError(f"score_weight must be in [0, 1] with score_form 'convex', got {score_weight!r}")
+        if score_form == "sum" and not score_weight >= 0.0:
+            raise ConfigError(f"score_weight must be >= 0 with score_form 'sum', got {score_weight!r}")
+        self.score_form = score_form
         self.case = case
         self.adversarial_loss = get_adversarial_loss(preset["adversarial_loss"])
         self.residual = bool(preset["residual"])
         self.residual_weight = float(residual_weight)
+        if residual_reduction not in RESIDUAL_REDUCTIONS:
+            raise ConfigError(f"unknown residual_reduction {residual_reduction!r}; allowed: "
+                              f"{', '.join(RESIDUAL_REDUCTIONS)}")
+        self.residual_reduction = residual_reduction
         self.score = preset["score"]
         self.score_weight = float(score_weight)
         self.filters = int(filters)
@@ -135,7 +154,8 @@ class EGBAD(AdversarialDetector):
     def get_config(self):
         config = super().get_config()
         config.update(case=self.case, adversarial_loss=self.adversarial_loss, residual=self.residual,
-                      residual_weight=self.residual_weight, score=self.score, score_weight=self.score_weight,
+                      residual_weight=self.residual_weight, residual_reduction=self.residual_reduction,
+                      score=self.score, score_weight=self.score_weight, score_form=self.score_form,
                       filters=self.filters, dense_units=self.dense_units, dropout=self.dropout)
         if self.case is not None:
             # The case implies these three; keeping both would be redundant, not contradictory.
@@ -161,13 +181,13 @@ class EGBAD(AdversarialDetector):
         d_loss = bce_discriminator_loss(real_logit, fake_logit)
         if self.adversarial_loss == "bce":
             g_loss = bce_generator_loss(fake_logit)
-            e_loss = bce_encoder_loss(real_logit)
         else:
             g_loss = feature_matching_loss(real_feat, fake_feat)
-            e_loss = g_loss
+        # Feature matching replaces the generator's loss only; the encoder keeps BCE (survey §3.2).
+        e_loss = bce_encoder_loss(real_logit)
         out = {"d_loss": d_loss, "g_loss": g_loss}
         if self.residual:
-            rec = l1_reconstruction_loss(x, self.generator(z_enc, training=training))
+            rec = RESIDUAL_REDUCTIONS[self.residual_reduction](x, self.generator(z_enc, training=training))
             e_loss = e_loss + self.residual_weight * rec
         out["e_loss"] = e_loss
         return out
@@ -181,9 +201,14 @@ class EGBAD(AdversarialDetector):
         residual = l1_residual_score(x, x_rec)
         return {
             "residual": residual,
-            "bce": weighted_score(residual, bce_discriminator_score(real_logit), self.score_weight),
-            "fm": weighted_score(residual, feature_distance_score(real_feat, rec_feat, ord=1), self.score_weight),
+            "bce": self._combine(residual, bce_discriminator_score(real_logit)),
+            "fm": self._combine(residual, feature_distance_score(real_feat, rec_feat, ord=1)),
         }
+
+    def _combine(self, residual, discriminator):
+        if self.score_form == "sum":
+            return residual + self.score_weight * discriminator
+        return weighted_score(residual, discriminator, self.score_weight)
 
     def reconstruct(self, x, training=False):
         return self.generator(self.encoder(x, training=training), training=training)

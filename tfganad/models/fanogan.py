@@ -9,9 +9,13 @@ reference code in PROTOCOLS.md §3.7.
 
 Stage 1 (`gan_steps` generator updates): WGAN-GP, λ_GP = 10, n_critic = 5, Adam lr 1e-4 with
 β = (0, 0.9), LayerNorm in the critic. Stage 2 (from generator update `encoder_start_step`): the izi_f
-encoder E (tanh output) is trained with G and D frozen on
+encoder E is trained with G and D frozen on
     L(x) = MSE(x, G(E(x))) + κ·MSE(f(x), f(G(E(x))))          (κ = `feature_weight` = 1)
-with RMSProp lr 5e-5; f is the critic's feature layer. The anomaly score is the same two terms per
+with RMSProp lr 5e-5; f is the critic's feature layer. E is the f-AnoGAN encoder (reference
+`z_encoding_izif.py`, `Encoder`): the critic's conv stages with batch norm (the reference normalises
+only the critic by layer norm), then a linear layer to z and tanh (`tanh_fc`;
+`networks.dcgan_gan.critic_encoder`); table rows use an MLP encoder with tanh.
+The anomaly score is the same two terms per
 sample (the reference's `dual_iloss`): a single forward pass, no latent search.
 
 One `fit` runs both stages: the base loop's schedule is d × n_critic, g, e, and each update runs only
@@ -32,8 +36,7 @@ import tensorflow as tf
 
 from tfganad.errors import ConfigError
 from tfganad.models.gan_detector import GANDetector
-from tfganad.networks.conv import conv_encoder
-from tfganad.networks.dcgan_gan import tanh_encoder
+from tfganad.networks.dcgan_gan import critic_encoder, tanh_encoder
 from tfganad.networks.mlp import mlp_encoder
 from tfganad.registry import register_model
 
@@ -99,10 +102,9 @@ class FAnoGAN(GANDetector):
         self.latent_prior = latent_prior
         # === Layers ===
         if self.is_image:
-            base = conv_encoder(self.input_shape_, self.latent_dim, filters=self.filters, name="encoder_base")
+            self.encoder = critic_encoder(self.input_shape_, self.latent_dim, filters=self.filters, norm="batch")
         else:
-            base = mlp_encoder(self.input_shape_[0], self.latent_dim, name="encoder_base")
-        self.encoder = tanh_encoder(base)
+            self.encoder = tanh_encoder(mlp_encoder(self.input_shape_[0], self.latent_dim, name="encoder_base"))
 
     def get_config(self):
         config = super().get_config()

@@ -19,6 +19,13 @@ w_adv·L_adv + w_con·L_con + w_enc·L_enc with
     L_con = mean |x − x̂|,  L_enc = mean (z − ẑ)²;
 D minimises BCE(1, D(x)) + BCE(0, D(x̂)) on logits (never on probabilities, cf. anomalib #2137).
 
+Update order (`update_order`): the reference code's `optimize_params` runs one generator forward pass,
+steps G, then steps D on the detached x̂ of that same pass, and re-initialises D when its loss falls
+below 1e-5. Because G's step changes no weight of D and D sees the pre-step x̂, this equals both players
+stepping from one forward pass, which is what `"reference"` (default) does, and it is also the cheapest
+schedule. `"d_then_g"` (the order of the original release's `optimize()`) and `"g_then_d"` run a fresh
+forward pass for the second player, which then sees the first player's update.
+
 Scores (higher = more anomalous; calibration/normalisation is fitted by the base class, never per batch):
     latent: mean_k (z_k − ẑ_k)² (eq. 12; the reference's mean over the latent size),
     bce:    BCE(1, D(x)) = softplus(−logit(x)): D's disbelief that x is real (survey Table 5 "test bce"),
@@ -63,6 +70,28 @@ GANOMALY_CASES = {
 SCORES = ("latent", "bce", "fm", "contextual")
 
 
+#: `update_order` → base-class schedule; "reference" = both players from one forward pass (see above).
+UPDATE_SCHEDULES = {
+    "reference": [(("d", "g"), 1)],
+    "d_then_g": [(("d",), 1), (("g",), 1)],
+    "g_then_d": [(("g",), 1), (("d",), 1)],
+}
+
+
+def resolve_update_order(update_order: str, simultaneous_updates, legacy_sequential: str) -> str:
+    """Validates `update_order`; maps the legacy `simultaneous_updates` flag (True → reference, False →
+    `legacy_sequential`, the model's former two-pass default) when it is given."""
+    if simultaneous_updates is not None:
+        mapped = "reference" if simultaneous_updates else legacy_sequential
+        if update_order not in ("reference", mapped):
+            raise ConfigError(f"simultaneous_updates={simultaneous_updates!r} contradicts "
+                              f"update_order={update_order!r}; use update_order only")
+        update_order = mapped
+    if update_order not in UPDATE_SCHEDULES:
+        raise ConfigError(f"unknown update_order {update_order!r}; allowed: {', '.join(UPDATE_SCHEDULES)}")
+    return update_order
+
+
 def resolve_case(case, options: dict, defaults: dict, cases: dict, model: str) -> dict:
     """Merges a case preset with explicit options; ConfigError on an unknown case or a contradiction."""
     preset = dict(defaults)
@@ -95,10 +124,13 @@ class GANomaly(AdversarialDetector):
         contextual_weight: w_con (50).
         encoder_weight: w_enc (1).
         filters: ngf = ndf, width of the first conv of every network (64; images only).
-        simultaneous_updates: False (reference order): a D step, then a G step on a fresh forward pass
-            through the updated D; True: both players step from one forward pass (cheaper).
+        update_order: `reference` (default): G and D step from one forward pass, as the reference's
+            G-then-D step on the detached x̂; `d_then_g` / `g_then_d`: the second player steps on a
+            fresh forward pass (see the module docstring).
+        simultaneous_updates: legacy alias; True = `reference`, False = `d_then_g` (this model's old
+            default). Leave None and use `update_order`.
         reinit_discriminator: re-initialise D's weights when (BCE_real + BCE_fake)/2 < `reinit_threshold`
-            after its step, as the reference code does (off by default).
+            after its step, as the reference code does (on by default).
         reinit_threshold: that threshold (1e-5).
         seed: noise seed (GANomaly draws no noise; kept for the common interface).
     """
@@ -112,8 +144,9 @@ class GANomaly(AdversarialDetector):
     extra_metrics = ("adv_loss", "con_loss", "enc_loss")
     def __init__(self, input_shape=(32, 32, 1), latent_dim: int = 100, case=None, adversarial_loss=None,
                  score=None, adversarial_weight: float = 1.0, contextual_weight: float = 50.0,
-                 encoder_weight: float = 1.0, filters: int = 64, simultaneous_updates: bool = False,
-                 reinit_discriminator: bool = False, reinit_threshold: float = 1e-5, seed: int = 0, **kwargs):
+                 encoder_weight: float = 1.0, filters: int = 64, update_order: str = "reference",
+                 simultaneous_updates=None, reinit_discriminator: bool = True, reinit_threshold: float = 1e-5,
+                 seed: int = 0, **kwargs):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, seed=seed, **kwargs)
         # === Config ===
         preset = resolve_case(case, {"adversarial_loss": adversarial_loss, "score": score},
@@ -132,7 +165,7 @@ class GANomaly(AdversarialDetector):
         self.contextual_weight = float(contextual_weight)
         self.encoder_weight = float(encoder_weight)
         self.filters = int(filters)
-        self.simultaneous_updates = bool(simultaneous_updates)
+        self.update_order = resolve_update_order(update_order, simultaneous_updates, "d_then_g")
         self.reinit_discriminator = bool(reinit_discriminator)
         self.reinit_threshold = float(reinit_threshold)
         # === Layers ===
@@ -153,7 +186,7 @@ class GANomaly(AdversarialDetector):
         config.update(case=self.case, adversarial_loss=self.adversarial_loss, score=self.score,
                       adversarial_weight=self.adversarial_weight, contextual_weight=self.contextual_weight,
                       encoder_weight=self.encoder_weight, filters=self.filters,
-                      simultaneous_updates=self.simultaneous_updates,
+                      update_order=self.update_order,
                       reinit_discriminator=self.reinit_discriminator, reinit_threshold=self.reinit_threshold)
         if self.case is not None:
             # The case implies these; keeping both would be redundant, not contradictory.
@@ -169,9 +202,7 @@ class GANomaly(AdversarialDetector):
         return {"d": [self.discriminator], "g": [self.encoder, self.decoder, self.second_encoder]}
 
     def update_schedule(self):
-        if self.simultaneous_updates:
-            return [(("d", "g"), 1)]
-        return [(("d",), 1), (("g",), 1)]
+        return UPDATE_SCHEDULES[self.update_order]
 
     def compute_losses(self, x, training):
         x = keras.ops.cast(x, "float32")

@@ -38,6 +38,7 @@ from tfganad.losses import (
     paired_feature_matching_loss,
 )
 from tfganad.models.base import AdversarialDetector
+from tfganad.models.ganomaly import UPDATE_SCHEDULES, resolve_update_order
 from tfganad.networks.dcgan import dcgan_discriminator, reinitialize_if
 from tfganad.networks.unet import unet_depth, unet_generator
 from tfganad.registry import register_model
@@ -61,10 +62,12 @@ class SkipGANomaly(AdversarialDetector):
         residual_score_weight: λ in λ·residual + (1 − λ)·feature (0.9).
         filters: ngf = ndf (64).
         depth: U-Net levels; None = as deep as the image size allows (5 for 32×32, as the reference).
-        simultaneous_updates: False (reference order): a G step, then a D step on a fresh forward pass;
-            True: both players step from one forward pass.
+        update_order: `reference` (default): G and D step from one forward pass; the reference's
+            `optimize_params` steps G, then D on the detached x̂ of the same pass, which is the same
+            update. `g_then_d` / `d_then_g`: the second player steps on a fresh forward pass.
+        simultaneous_updates: legacy alias; True = `reference`, False = `g_then_d` (the old default).
         reinit_discriminator: re-initialise D's weights when its loss (BCE_real + BCE_fake) falls below
-            `reinit_threshold` after its step (reference code; off by default).
+            `reinit_threshold` after its step (reference code; on by default).
         reinit_threshold: that threshold (1e-5).
         seed: noise seed (unused by training; kept for the common interface).
     """
@@ -78,8 +81,9 @@ class SkipGANomaly(AdversarialDetector):
 
     def __init__(self, input_shape=(32, 32, 3), latent_dim: int = 100, adversarial_weight: float = 1.0,
                  contextual_weight: float = 50.0, latent_weight: float = 1.0, residual_score_weight: float = 0.9,
-                 filters: int = 64, depth=None, simultaneous_updates: bool = False,
-                 reinit_discriminator: bool = False, reinit_threshold: float = 1e-5, seed: int = 0, **kwargs):
+                 filters: int = 64, depth=None, update_order: str = "reference",
+                 simultaneous_updates=None, reinit_discriminator: bool = True, reinit_threshold: float = 1e-5,
+                 seed: int = 0, **kwargs):
         super().__init__(input_shape=input_shape, latent_dim=latent_dim, seed=seed, **kwargs)
         # === Config ===
         if not self.is_image:
@@ -97,7 +101,7 @@ class SkipGANomaly(AdversarialDetector):
         self.residual_score_weight = float(residual_score_weight)
         self.filters = int(filters)
         self.depth = unet_depth(self.input_shape_, depth) if depth is not None else None
-        self.simultaneous_updates = bool(simultaneous_updates)
+        self.update_order = resolve_update_order(update_order, simultaneous_updates, "g_then_d")
         self.reinit_discriminator = bool(reinit_discriminator)
         self.reinit_threshold = float(reinit_threshold)
         # === Layers ===
@@ -109,7 +113,7 @@ class SkipGANomaly(AdversarialDetector):
         config = super().get_config()
         config.update(adversarial_weight=self.adversarial_weight, contextual_weight=self.contextual_weight,
                       latent_weight=self.latent_weight, residual_score_weight=self.residual_score_weight,
-                      filters=self.filters, depth=self.depth, simultaneous_updates=self.simultaneous_updates,
+                      filters=self.filters, depth=self.depth, update_order=self.update_order,
                       reinit_discriminator=self.reinit_discriminator, reinit_threshold=self.reinit_threshold)
         return config
 
@@ -121,9 +125,7 @@ class SkipGANomaly(AdversarialDetector):
         return {"d": [self.discriminator], "g": [self.generator]}
 
     def update_schedule(self):
-        if self.simultaneous_updates:
-            return [(("d", "g"), 1)]
-        return [(("g",), 1), (("d",), 1)]
+        return UPDATE_SCHEDULES[self.update_order]
 
     def compute_losses(self, x, training):
         x = keras.ops.cast(x, "float32")

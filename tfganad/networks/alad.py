@@ -12,7 +12,8 @@ code `alad/{kdd,arrhythmia,cifar10}_utilities.py`.
   G 512-256-128 → 3, D_xz x path 128-256-512, z path 512-512, joint 1024, D_xx 64-128 with 5×5 kernels).
 
 Spectral normalisation (`spectral_norm=True`) wraps every hidden Dense/Conv of the encoder and the
-discriminators (`keras.layers.SpectralNormalization`); output layers stay plain, as in the reference.
+discriminators (`tfganad.networks.spectral.SpectralNorm`: W/σ inside the forward pass, gradient through
+σ, as the reference's `utils/sn.py`); output layers stay plain, as in the reference.
 The reference applies it only to the image networks (its tabular builders ignore the flag); here it
 applies to the MLPs too, as the paper's ablation (Table V) describes.
 
@@ -28,6 +29,7 @@ from keras import layers
 
 from tfganad.networks.dcgan import dcgan_stages
 from tfganad.networks.layers import SubpixelConv2DTranspose
+from tfganad.networks.spectral import SpectralNorm
 
 #: The paper's tabular networks (appendix Tables X and XII; reference `alad/*_utilities.py`).
 ALAD_MLP_PRESETS = {
@@ -42,7 +44,7 @@ LEAKY_SLOPE = 0.2
 
 
 def _maybe_sn(layer, spectral_norm: bool):
-    return layers.SpectralNormalization(layer, name=f"sn_{layer.name}") if spectral_norm else layer
+    return SpectralNorm(layer, name=f"sn_{layer.name}") if spectral_norm else layer
 
 
 def _conv_init():

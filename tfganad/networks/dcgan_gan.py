@@ -124,3 +124,28 @@ def tanh_encoder(base, name: str = "encoder"):
     """Wraps an x → z network so that z = tanh(·) lies in (−1, 1) (f-AnoGAN's izi_f `tanh_fc` encoder)."""
     z = layers.Activation("tanh", dtype="float32", name="z_tanh")(base.output)
     return keras.Model(base.input, z, name=name)
+
+
+def critic_encoder(input_shape, latent_dim: int, filters: int = 64, norm: str = "batch", name: str = "encoder"):
+    """x → z ∈ (−1, 1)^latent_dim: f-AnoGAN's izi_f encoder, the critic's conv stack with a linear
+    latent output and tanh (Schlegl et al. 2019; reference `z_encoding_izif.py`: `Encoder` repeats the
+    discriminator's layers, with batch norm where the WGAN-GP critic has layer norm, then a linear layer
+    to z and, for `Z_REG_TYPE='tanh_fc'`, tanh).
+
+    The conv stages are those of `dcgan_critic` with the same `filters`, normalised by `norm` (`batch`,
+    the reference encoder's), then Flatten → Dense(latent_dim) → tanh.
+    """
+    check_critic_norm(norm)
+    stages = resolve_stages(input_shape)
+    x_in = keras.Input(shape=tuple(input_shape), name="x")
+    h = x_in
+    for i in range(stages):
+        h = layers.Conv2D(filters * 2 ** i, 4, strides=2, padding="same", name=f"conv{i}")(h)
+        norm_layer = _norm_layer(norm, None, f"norm{i}") if i > 0 else None
+        if norm_layer is not None:
+            h = norm_layer(h)
+        h = layers.LeakyReLU(0.2)(h)
+    h = layers.Flatten()(h)
+    z = layers.Dense(latent_dim, dtype="float32", name="z_linear")(h)
+    z = layers.Activation("tanh", dtype="float32", name="z_tanh")(z)
+    return keras.Model(x_in, z, name=name)

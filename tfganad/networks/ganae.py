@@ -17,6 +17,7 @@ from keras import layers
 
 from tfganad.networks.conv import resolve_stages
 from tfganad.networks.layers import SubpixelConv2DTranspose
+from tfganad.networks.spectral import SpectralNorm
 
 LEAKY_SLOPE = 0.1
 
@@ -24,7 +25,8 @@ LEAKY_SLOPE = 0.1
 def _weight_layer(layer, spectral_norm: bool, name: str):
     """`layer` wrapped in spectral normalisation (the wrapper takes `name`), or `layer` itself."""
     if spectral_norm:
-        return layers.SpectralNormalization(layer, dtype=layer.dtype_policy, name=name)
+        # Miyato et al.'s form (W/σ in the forward pass, gradient through σ), as the paper's §5.1.2 cites.
+        return SpectralNorm(layer, dtype=layer.dtype_policy, name=name)
     return layer
 
 

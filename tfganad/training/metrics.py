@@ -29,9 +29,26 @@ def auroc(y_true, scores) -> float:
 
 
 def auprc(y_true, scores) -> float:
-    """Area under the precision-recall curve as average precision, exact."""
+    """Area under the precision-recall curve as average precision (sklearn `average_precision_score`):
+    Σ_n (R_n − R_{n−1})·P_n, a step function, exact. Reported as `auprc`."""
     y_true, scores = _check(y_true, scores)
     return float(skm.average_precision_score(y_true, scores))
+
+
+def auprc_trapz(y_true, scores) -> float:
+    """Area under the precision-recall curve by the trapezoidal rule, `auc(recall, precision)` over
+    sklearn's `precision_recall_curve`: what the survey's toolbox and the EGBAD code report as AUPRC.
+    Linear interpolation between PR points is optimistic (Davis & Goadrich 2006), so it is usually a bit
+    above `auprc`; reported as `auprc_trapz`."""
+    y_true, scores = _check(y_true, scores)
+    precision, recall, _ = skm.precision_recall_curve(y_true, scores)
+    return float(skm.auc(recall, precision))
+
+
+def ranking_metrics(y_true, scores) -> dict:
+    """AUROC and both AUPRC forms of one score vector: {'auroc', 'auprc', 'auprc_trapz'}."""
+    return {"auroc": auroc(y_true, scores), "auprc": auprc(y_true, scores),
+            "auprc_trapz": auprc_trapz(y_true, scores)}
 
 
 def prf_at_threshold(y_true, scores, threshold: float) -> dict:
@@ -50,15 +67,15 @@ def percentile_threshold(scores, contamination: float) -> float:
 
 
 def evaluate_scores(y_true, scores, contamination=None, threshold=None) -> dict:
-    """All test metrics: AUROC, AUPRC, P/R/F1 at the contamination percentile and at `threshold`.
+    """All test metrics: AUROC, AUPRC (`auprc` = average precision, `auprc_trapz` = trapezoidal), P/R/F1
+    at the contamination percentile and at `threshold`.
 
     Args:
         contamination: share of test samples flagged by the percentile rule (e.g. 0.2 for KDD99).
         threshold: a threshold fitted on validation data (no test information).
     """
     y_true, scores = _check(y_true, scores)
-    out = {"auroc": auroc(y_true, scores), "auprc": auprc(y_true, scores), "n_test": int(len(y_true)),
-           "anomaly_share": float(np.mean(y_true))}
+    out = {**ranking_metrics(y_true, scores), "n_test": int(len(y_true)), "anomaly_share": float(np.mean(y_true))}
     if contamination is not None:
         prf = prf_at_threshold(y_true, scores, percentile_threshold(scores, contamination))
         out.update({f"{k}_at_contamination": v for k, v in prf.items()}, contamination=float(contamination))

@@ -105,15 +105,20 @@ def write_report(out_dir, summary: dict, y_true, scores, grid=None) -> pathlib.P
         "| metric | value |",
         "|---|---|",
     ]
-    for key in ("auroc", "auprc", "precision_at_contamination", "recall_at_contamination", "f1_at_contamination",
+    for key in ("auroc", "auprc", "auprc_trapz", "precision_at_contamination", "recall_at_contamination",
+                "f1_at_contamination",
                 "precision_at_val_threshold", "recall_at_val_threshold", "f1_at_val_threshold",
                 "pixel_auroc", "pixel_pro"):
         if key in m:
             lines.append(f"| {key} | {m[key]:.4f} |")
     if len(summary.get("metrics_by_score", {})) > 1:
-        lines += ["", "All score variants (same trained weights):", "", "| score | AUROC | AUPRC |", "|---|---|---|"]
+        lines += ["", "All score variants (same trained weights; AUPRC = average precision, AUPRC trapz = "
+                  "auc(recall, precision) as the survey/EGBAD code):", "",
+                  "| score | AUROC | AUPRC | AUPRC trapz |", "|---|---|---|---|"]
         for name, mm in summary["metrics_by_score"].items():
-            lines.append(f"| {name} | {mm['auroc']:.4f} | {mm['auprc']:.4f} |")
+            # Results written before auprc_trapz existed lack it.
+            trapz = f"{mm['auprc_trapz']:.4f}" if "auprc_trapz" in mm else "–"
+            lines.append(f"| {name} | {mm['auroc']:.4f} | {mm['auprc']:.4f} | {trapz} |")
     lines.append("")
     lines += [f"![{img}]({img})" for img in images]
     path = out_dir / "report.md"

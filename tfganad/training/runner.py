@@ -299,7 +299,7 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
             contamination = data.contamination
         main = test_scores[model.score_name]
         metrics = M.evaluate_scores(data.y_test, main, contamination, threshold)
-        by_score = {name: {"auroc": M.auroc(data.y_test, s), "auprc": M.auprc(data.y_test, s)}
+        by_score = {name: M.ranking_metrics(data.y_test, s)
                     for name, s in test_scores.items() if np.all(np.isfinite(s))}
         summary = {
             "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,
@@ -435,6 +435,7 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False, hparams=
         row = {"case": case or "-", "model": summary["model"], "score": summary["score"],
                "selection": summary["selection"], "selected_on_test": summary["selected_on_test"],
                "selected_epoch": summary["selected_epoch"], "auroc": m["auroc"], "auprc": m["auprc"],
+               "auprc_trapz": m.get("auprc_trapz"),
                "f1_at_contamination": m.get("f1_at_contamination"),
                "f1_at_val_threshold": m.get("f1_at_val_threshold"),
                "train_seconds": round(summary["train_seconds"], 2), "seed": summary["seed"]}
