@@ -28,7 +28,7 @@ def test_spec_lists_only_varying_keys_with_types():
     assert H.hparam_spec([a, _recipe(model__score_weight=0.5)])["model.score_weight"] == ("float", [0.1, 0.5])
     # Where data lives is not a hyperparameter.
     assert H.varying_keys([a, _recipe(model__case="case1", train__learning_rate=1e-4, train__run_eagerly=True,
-                                      data__path="/elsewhere")]) == []
+                                      data__data_dir="/elsewhere")]) == []
 
 
 def test_single_run_shows_its_model_arguments_and_main_keys():
