@@ -414,8 +414,6 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False, hparams=
 
     subs = [recipe.for_case(case) if case else recipe for case in cases]
     hp_spec = H.spec_from_json(hparams) if hparams is not None else H.hparam_spec(subs)
-    if hparams is None:
-        H.write_experiment(run_dir / "hparams", hp_spec, H.metric_keys(subs))
     rows, summaries = [], []
     for case in cases:
         sub = recipe.for_case(case) if case else recipe
@@ -429,6 +427,8 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False, hparams=
             summary = json.loads(done.read_text())
         else:
             summary = train_case(sub, data, case_dir, case)
+        if hparams is None:  # after a case trained: a run refused before training leaves no logs (disk full)
+            H.write_experiment(run_dir / "hparams", hp_spec, H.metric_keys(subs))
         H.write_session(case_dir, sub, summary, hp_spec)
         summaries.append(summary)
         m = summary["metrics"]
