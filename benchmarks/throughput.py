@@ -129,6 +129,8 @@ def graph_flops(graph, _seen=None) -> tuple:
     """(FLOPs, has_loop) of a traced graph, following nested functions (calls, cond branches, loops).
 
     A while loop's body is counted once (its trip count is not known from the graph): has_loop says so.
+    A conditional (`If`, `Case`: tf.cond, tf.switch_case) runs one branch per call, so it adds its
+    largest branch, not their sum (a GAN ensemble's I x J pair branches would otherwise count I x J times).
     """
     _seen = set() if _seen is None else _seen
     total, loop = 0.0, False
@@ -136,6 +138,7 @@ def graph_flops(graph, _seen=None) -> tuple:
         total += op_flops(op)
         if op.type in ("While", "StatelessWhile"):
             loop = True
+        branch_flops = []
         for attr in ("f", "then_branch", "else_branch", "body", "cond", "branches"):
             try:
                 value = op.get_attr(attr)
@@ -149,8 +152,12 @@ def graph_flops(graph, _seen=None) -> tuple:
                 if sub is None or not hasattr(sub, "graph"):
                     continue
                 flops, sub_loop = graph_flops(sub.graph, _seen)
-                total += flops
                 loop = loop or sub_loop
+                if attr in ("then_branch", "else_branch", "branches"):
+                    branch_flops.append(flops)
+                else:
+                    total += flops
+        total += max(branch_flops, default=0.0)
     return total, loop
 
 
