@@ -111,7 +111,7 @@ def test_compile_rejects_unknown_players_and_fit_needs_compile(tiny_images):
 def test_gan_run_writes_test_scores_for_the_report(tmp_path):
     import pathlib
 
-    from tfganad.reporting import _scores_for
+    from tfganad.reporting.figures import _scores_for
     from tfganad.training import metrics as M
 
     out = run(recipe_from_dict(dict(TINY, output_dir=str(tmp_path))), echo=lambda *_: None)
