@@ -33,6 +33,9 @@ setup(
         "click>=8.1",
         "pyyaml>=6",
         "matplotlib>=3.7",
+        # Python-Markdown (tables extension) renders a sweep's report.html instead of a hand-written converter;
+        # tensorboard already depends on it. 3.4: the release line that supports Python 3.11.
+        "markdown>=3.4",
     ],
     extras_require={
         "gpu": ["tensorflow[and-cuda]>=2.21,<2.22"],

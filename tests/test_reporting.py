@@ -126,6 +126,9 @@ def test_report_renders_charts_tables_overlays_and_html(rows, tmp_path):
     assert "| mnist | egbad | gan | 0 | auroc | 0.7820 | 0.700 ± 0.141 | 2 | -0.0820 | yes |" in text
     html = (path.parent / "report.html").read_text()
     assert "<table>" in html and "<img" in html and "<h2>" in html
+    assert "<title>Sweep report: t</title>" in html
+    assert '<img alt="auprc per class" src="mnist_one_anomalous_class_auprc.png">' in html
+    assert '<img alt="mnist_one_anomalous_class_roc.png" src="mnist_one_anomalous_class_roc.png">' in html
     # Rendering again regenerates the same report folder.
     assert write_sweep_report(sweep_dir) == path
     rows_csv, base = load_results(sweep_dir / "results.jsonl")
@@ -133,8 +136,12 @@ def test_report_renders_charts_tables_overlays_and_html(rows, tmp_path):
 
 
 def test_markdown_to_html_escapes_and_builds_tables():
-    html = markdown_to_html("# T <x>\n\n| a | b |\n|---|---|\n| 1 | **2** |\n\n- item `c`\n")
-    assert "<h1>T &lt;x&gt;</h1>" in html and "<td><b>2</b></td>" in html and "<li>item <code>c</code></li>" in html
+    html = markdown_to_html("# T <x>\n\n| a | b |\n|---|---|\n| 1 | **2** |\n\n- item `c`\n\n<script>s</script>\n",
+                            title="R <1>")
+    assert "<h1>T &lt;x&gt;</h1>" in html and "<td><strong>2</strong></td>" in html
+    assert "<li>item <code>c</code></li>" in html and "<th>a</th>" in html
+    assert "<script>" not in html and "&lt;script&gt;s&lt;/script&gt;" in html  # raw HTML is shown, not run
+    assert html.startswith("<!doctype html>") and "<title>R &lt;1&gt;</title>" in html
 
 
 def test_report_cli_errors_are_one_line(tmp_path, rows):

@@ -1,8 +1,9 @@
 """tfganad: GAN-based anomaly detection on Keras 3 / TensorFlow 2.
 
 Higher scores mean more anomalous; label 1 means anomalous, everywhere. `import tfganad` registers
-every model with Keras (so `keras.models.load_model("m.keras")` works); other sub-modules load on
-first use.
+every model with Keras (so `keras.models.load_model("m.keras")` works) and every model and classical
+baseline with `tfganad.registry` (Python runs this file before any `tfganad.<module>`, so the registry,
+which imports none of its clients, is full before any lookup); other sub-modules load on first use.
 """
 
 import importlib
@@ -12,6 +13,7 @@ from tfganad._tf import import_tensorflow_quietly
 import_tensorflow_quietly()
 
 from tfganad import models  # noqa: E402  (registers models with tfganad and Keras)
+from tfganad import baselines  # noqa: E402, F401  (registers the scikit-learn baselines; sklearn loads on use)
 from tfganad.errors import ConfigError, DataError, ExportError, TfganadError  # noqa: E402
 from tfganad.version import __version__  # noqa: E402
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from tfganad.errors import ConfigError, TrainingError
 from tfganad.registry import register_baseline
+from tfganad.training.io import save_test_scores  # lives in io: the runner imports it without importing baselines
 
 SCALINGS = ("none", "standard", "minmax")
 
@@ -356,13 +357,6 @@ def _atomic_bytes(path: pathlib.Path, write):
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def save_test_scores(path, y_true, scores: dict):
-    """Writes `test_scores.npz` (y_true plus one array per score variant) atomically."""
-    path = pathlib.Path(path)
-    _atomic_bytes(path, lambda fh: np.savez_compressed(fh, y_true=np.asarray(y_true),
-                                                       **{k: np.asarray(v) for k, v in scores.items()}))
 
 
 def train_baseline(recipe, data, case_dir, case: str = "") -> dict:

@@ -1,4 +1,9 @@
-"""Name → class registry for models: `register_model`, `get_model_class`, `available_models`."""
+"""Name → class registry for models: `register_model`, `get_model_class`, `available_models`.
+
+A leaf: it imports nothing of tfganad but its errors, so every module may import it. The entries are
+filled by `import tfganad` (tfganad/__init__.py imports `tfganad.models` and `tfganad.baselines`), which
+Python runs before any `tfganad.<module>`, so a lookup from any entry point sees every model.
+"""
 
 from __future__ import annotations
 
@@ -43,9 +48,6 @@ def did_you_mean(value: str, allowed) -> str:
 
 def get_model_class(name: str) -> type:
     """Returns the model class registered as `name`; raises ConfigError listing the valid names."""
-    import tfganad.baselines  # noqa: F401
-    import tfganad.models  # noqa: F401  (registration side effect)
-
     if name not in _MODELS and name not in _BASELINES:
         names = [*_MODELS, *_BASELINES]
         raise ConfigError(
@@ -56,13 +58,9 @@ def get_model_class(name: str) -> type:
 
 def available_models() -> list[str]:
     """Names of every registered model, sorted."""
-    import tfganad.models  # noqa: F401
-
     return sorted(_MODELS)
 
 
 def available_baselines() -> list[str]:
     """Names of every registered classical baseline (`iforest`, `ocsvm`, ...), sorted."""
-    import tfganad.baselines  # noqa: F401
-
     return sorted(_BASELINES)

@@ -74,24 +74,6 @@ def test_diverging_training_stops_with_the_loss_and_step_named(tmp_path):
         assert json.loads(summaries[0].read_text())["stopped"].startswith("non-finite")
 
 
-def test_backup_every_n_epochs_also_backs_up_the_last_and_each_new_best(tmp_path):
-    import keras
-
-    from tfganad.training.callbacks import GuardedBackup, NaNGuard, backed_up_epoch
-
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    backup = GuardedBackup(NaNGuard(), str(tmp_path / "backup"), every=3, last_epoch=7)
-    backup.set_model(model)
-    saved = []
-    for epoch in range(7):
-        if epoch == 4:  # BestCheckpoint saved epoch 5
-            model._tfganad_best_saved_epoch = 5
-        backup.on_epoch_end(epoch)
-        saved.append(backed_up_epoch(tmp_path / "backup"))
-    assert saved == [0, 0, 3, 3, 5, 6, 7]
-    assert backed_up_epoch(tmp_path / "nothing") == 0
-
-
 def test_resume_sets_aside_the_history_of_epochs_it_repeats(tmp_path):
     from tfganad.training.runner import set_aside_unbacked_epochs
 

@@ -3,13 +3,11 @@
 import csv
 import pathlib
 
-import keras
 import numpy as np
 import pytest
 
 from tfganad.config import recipe_from_dict
 from tfganad.errors import ConfigError
-from tfganad.training.callbacks import BestCheckpoint, validation_epochs
 from tfganad.training.runner import run
 
 TINY = {
@@ -27,32 +25,9 @@ def _run(tmp_path, name, **train):
     return out["summaries"][0], pathlib.Path(out["run_dir"])
 
 
-def test_validation_epochs_every_nth_and_the_last():
-    assert validation_epochs(3, 1) == [1, 2, 3]
-    assert validation_epochs(20, 5) == [5, 10, 15, 20]
-    assert validation_epochs(7, 3) == [3, 6, 7]
-    assert validation_epochs(3, 10) == [3]
-
-
 def test_validation_every_must_be_positive():
     with pytest.raises(ConfigError, match="train.validation_every must be at least 1, got 0"):
         recipe_from_dict(dict(TINY, train={"validation_every": 0}))
-
-
-def test_checkpoint_never_keeps_an_epoch_without_a_finite_value(tmp_path):
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    path = tmp_path / "best.weights.h5"
-    ckpt = BestCheckpoint(str(path), monitor="val_score", mode="min", save_best_only=True, save_weights_only=True)
-    ckpt.set_model(model)
-    ckpt.on_train_begin()
-    kernel = model.layers[0].kernel
-    # Keras' own ModelCheckpoint keeps epoch 0 here (a missing key saves, a first NaN becomes "best").
-    for epoch, logs in enumerate([{}, {"val_score": float("nan")}, {"val_score": 3.0}, {"val_score": 2.0},
-                                  {"val_score": float("nan")}, {"val_score": 2.5}]):
-        kernel.assign(np.full((2, 1), float(epoch), np.float32))
-        ckpt.on_epoch_end(epoch, logs)
-    model.load_weights(str(path))
-    np.testing.assert_array_equal(kernel.numpy(), 3.0)
 
 
 def test_selection_sees_only_validated_epochs_and_history_keeps_fixed_columns(tmp_path):
@@ -81,27 +56,3 @@ def test_validating_less_often_trains_the_same_model(tmp_path):
     with np.load(every_dir / "test_scores.npz") as a, np.load(rarely_dir / "test_scores.npz") as b:
         for name in a.files:
             np.testing.assert_allclose(a[name], b[name], rtol=1e-5)
-
-
-def test_placeholders_reach_the_csv_but_not_the_progress_line():
-    from tfganad.training.callbacks import TestMonitor, ValidationPlaceholders
-
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(loss="mse")
-    model.fit(np.zeros((2, 2)), np.zeros((2, 1)), verbose=0)  # builds the loss metric
-    model.score_name = "score"
-    fill, monitor, drop = ValidationPlaceholders(), TestMonitor(None, None, every=2), ValidationPlaceholders(enter=False)
-    for cb in (fill, monitor, drop):
-        cb.set_model(model)
-    logs = {"loss": 1.0}
-    fill.on_epoch_end(0, logs)
-    monitor.on_epoch_end(0, logs)  # epoch 1 of every 2: skipped
-    seen_by_csv = dict(logs)
-    drop.on_epoch_end(0, logs)
-    assert np.isnan(seen_by_csv["val_loss"]) and np.isnan(seen_by_csv["test_auroc"])
-    assert logs == {"loss": 1.0}
-    # A measured value is never a placeholder, even when it is NaN (a diverged validation).
-    logs = {"loss": 1.0, "val_loss": float("nan")}
-    fill.on_epoch_end(2, logs)
-    drop.on_epoch_end(2, logs)
-    assert set(logs) == {"loss", "val_loss"}

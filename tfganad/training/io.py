@@ -13,6 +13,8 @@ import shutil
 import signal
 import tempfile
 
+import numpy as np
+
 
 def atomic_write_text(path, text: str):
     """Writes via a temporary file and rename, so a kill never leaves a half-written file."""
@@ -48,6 +50,16 @@ def atomic_path(path, write, suffix: str = ""):
         _remove(tmp)
         raise
     return path
+
+
+def save_test_scores(path, y_true, scores: dict):
+    """Writes `test_scores.npz` (y_true plus one array per score variant) atomically."""
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, y_true=np.asarray(y_true), **{k: np.asarray(v) for k, v in scores.items()})
+
+    atomic_path(path, write)
 
 
 def _remove(path: pathlib.Path):

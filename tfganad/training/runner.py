@@ -18,7 +18,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfganad.baselines import save_test_scores
 from tfganad.config import PRECISIONS, STRATEGIES, Recipe, dump_recipe
 from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
 from tfganad.errors import ConfigError, TrainingError
@@ -45,6 +44,7 @@ from tfganad.training.io import (
     fault_point,
     new_run_dir,
     remove_partials,
+    save_test_scores,
     write_table,
 )
 from tfganad.training.performance import check_bf16, resolve_steps_per_execution
