@@ -114,6 +114,10 @@ class Preprocessor(keras.layers.Layer):
         return tf.TensorSpec((None, *self.output_shape_), tf.float32, name="x")
 
     # ------------------------------------------------------------------ transform -------------------
+    def build(self, input_shape=None):
+        # Sub-layers hold only constants from the config; they build on their first call.
+        self.built = True
+
     def call(self, x):
         if self.kind == "image":
             return self._images(x)

@@ -61,6 +61,8 @@ def load_data(spec, seed: int = 0) -> AnomalyData:
         split.x_test, split.y_test = split.x_test[keep], split.y_test[keep]
         if split.masks_test is not None:
             split.masks_test = split.masks_test[keep]
+        if "test_indices" in split.info:  # which raw samples the test split holds (raw-input checks)
+            split.info["test_indices"] = np.asarray(split.info["test_indices"])[keep]
     if len(split.x_train) == 0:
         raise DataError(f"protocol {spec.protocol!r} left an empty training split")
     if len(split.x_test) == 0:
