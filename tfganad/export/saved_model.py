@@ -101,6 +101,7 @@ def write_preprocessing(path, data_spec, data) -> pathlib.Path:
     """
     import json
 
+    layout = ((getattr(data, "info", None) or {}).get("preprocessing") or {}).get("layout") or {}
     info = {
         "kind": "image" if len(data.input_shape) == 3 else "tabular",
         "input_shape": list(data.input_shape),
@@ -110,6 +111,8 @@ def write_preprocessing(path, data_spec, data) -> pathlib.Path:
         "scaling": data_spec.scaling,
         "label_column": data_spec.label_column,
         "categorical_columns": data_spec.categorical_columns,
+        # The raw fields serving_default takes, in order (data with categorical columns); None: arrays.
+        "columns": layout.get("columns"),
     }
     out = pathlib.Path(path) / "assets.extra" / "preprocessing.json"
     out.parent.mkdir(parents=True, exist_ok=True)
