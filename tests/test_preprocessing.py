@@ -113,3 +113,13 @@ def test_config_and_keras_file_round_trip(tmp_path, tiny_rows):
     plain = EGBAD(**EGBAD.small_config((3,))).build_from_sample()
     plain.save(tmp_path / "plain.keras")
     assert getattr(keras.models.load_model(tmp_path / "plain.keras"), "preprocessor", None) is None
+
+
+@pytest.mark.parametrize("scaling", ["standard", "minmax"])
+def test_fit_rows_on_training_rows_equals_scale_rows(tiny_rows, scaling):
+    from tfganad.data import AnomalyData, scale_rows
+
+    split = AnomalyData(x_train=tiny_rows[:20].copy(), x_val=tiny_rows[20:24].copy(), x_test=tiny_rows[24:].copy(),
+                        y_test=np.zeros(8))
+    prep = Preprocessor.fit_rows(tiny_rows[:20], scaling)
+    _same(prep, tiny_rows[24:], scale_rows(split, scaling).x_test)

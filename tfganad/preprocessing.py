@@ -145,7 +145,8 @@ class Preprocessor(keras.layers.Layer):
             for name in self.order:
                 field = x[:, self.columns.index(name)]
                 if name in self.categories:
-                    blocks.append(self.encoders[name](self.lookups[name](tf.strings.strip(field)))[:, 1:])
+                    # Matched as written (the CSV reader keeps spaces in categories; so does the vocabulary).
+                    blocks.append(self.encoders[name](self.lookups[name](field))[:, 1:])
                 else:
                     blocks.append(tf.strings.to_number(tf.strings.strip(field), tf.float32)[:, None])
             x = tf.concat(blocks, axis=1)

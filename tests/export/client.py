@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-# --- the README's client, verbatim in spirit: load, feed raw values, read the decision ---
+# Load, feed raw values, read the decision (the README blocks are run by test_raw_serving.py itself).
 serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
 raw = np.load(sys.argv[2])
 x = tf.constant(raw.astype(str) if raw.dtype.kind == "U" else raw.astype("float32"))
