@@ -95,12 +95,16 @@ def _read_csv(path, spec, prep):
             rows = list(csv.reader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"cannot read CSV {str(path)!r}: {exc}") from None
-    if len(rows) < 2:
+    if len(rows) < 1 or (len(rows) < 2 and not prep.get("columns")):
         raise DataError(f"CSV {str(path)!r} needs a header and at least one row")
-    header, body = rows[0], rows[1:]
+    header, body, first = rows[0], rows[1:], 2
+    columns = prep.get("columns")
+    if columns and not set(columns) & set(header) and len(header) in (len(columns), len(columns) + 1):
+        # No header (the KDD99 file): fields in the export's column order, a last extra one is the label.
+        header, body, first = list(columns) + (["(label)"] if len(header) > len(columns) else []), rows, 1
     for i, row in enumerate(body):
         if len(row) != len(header):
-            raise DataError(f"CSV {str(path)!r} line {i + 2} has {len(row)} fields, header has {len(header)}")
+            raise DataError(f"CSV {str(path)!r} line {i + first} has {len(row)} fields, expected {len(header)}")
     label = prep.get("label_column")
     labels = None
     if label and label in header:
@@ -110,7 +114,7 @@ def _read_csv(path, spec, prep):
         except ValueError:
             classes = sorted(set(raw))
             labels = np.array([classes.index(v) for v in raw], np.int64)
-    columns = prep.get("columns") or [h for h in header if h != label]
+    columns = columns or [h for h in header if h != label]
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(f"CSV {str(path)!r} lacks column {missing[0]!r}; this export takes the columns "
