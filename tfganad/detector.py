@@ -109,11 +109,14 @@ class Detector(BaseEstimator):
 
     Attributes (after `fit`):
         model_: the trained `keras.Model` (an `AdversarialDetector`), its calibration set to the
-            training scores' min-max and to `threshold_`, so its SavedModel export agrees with `predict`
-            on inputs transformed by `preprocess`; for a baseline, the fitted `tfganad.baselines`
+            training scores' min-max and to `threshold_`, and the fitted `preprocessor_`, so its SavedModel
+            export (`tfganad.export.export_saved_model`) takes raw X in `serving_default` (and
+            `preprocess(X)` in `serve_preprocessed`) and agrees with `predict`; for a baseline, the fitted `tfganad.baselines`
             estimator (no Keras model, no calibration weights).
         decision_scores_: raw anomaly scores of the training data (higher = more anomalous).
         threshold_: decision threshold on raw scores; `labels_`: training labels (1 = anomalous).
+        preprocessor_: the fitted `tfganad.preprocessing.Preprocessor` (raw X → model inputs, Keras
+            preprocessing layers: Rescaling + Resizing for images, Normalization with `standardize`).
         input_shape_: sample shape the model sees (after resizing); history_: Keras training history;
         selected_epoch_: the epoch whose weights `model_` holds (1-based).
         n_features_in_: number of features of the table rows seen by `fit` (not set for images, whose
@@ -337,6 +340,9 @@ class Detector(BaseEstimator):
 
     # ------------------------------------------------------------------ preprocessing -------------
     def _fit_preprocessing(self, x: np.ndarray):
+        """Fits `preprocessor_` (a `tfganad.preprocessing.Preprocessor`) on the training inputs."""
+        from tfganad.preprocessing import Preprocessor
+
         self.kind_ = "image" if x.ndim == 4 else "tabular"
         self.raw_sample_shape_ = tuple(x.shape[1:])
         if self.kind_ == "image":
@@ -350,13 +356,18 @@ class Detector(BaseEstimator):
                 low, high = float(np.min(x)), float(np.max(x))
             self.input_offset_ = low
             self.input_scale_ = (high - low) or 1.0
+            size = self._image_size() or tuple(x.shape[1:3])
+            self.preprocessor_ = Preprocessor.for_images((*size, channels), (low, high), channels)
         else:
+            mean = variance = None
             if self.standardize:
                 self.input_offset_ = x.mean(0).astype(np.float32)
                 std = x.std(0).astype(np.float32)
                 self.input_scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+                mean, variance = self.input_offset_, np.square(self.input_scale_.astype(np.float64))
             else:
                 self.input_offset_, self.input_scale_ = 0.0, 1.0
+            self.preprocessor_ = Preprocessor("tabular", x.shape[1:], mean=mean, variance=variance)
 
     def preprocess(self, X) -> np.ndarray:
         """Inputs as the model sees them (scaled, resized, float32): what `model_` and its export take."""
@@ -373,16 +384,7 @@ class Detector(BaseEstimator):
             if x.shape[-1] != self.raw_sample_shape_[-1] or (size is None and x.shape[1:] != self.raw_sample_shape_):
                 raise DataError(f"X has images of shape {x.shape[1:]} but the detector was fitted on "
                                 f"{self.raw_sample_shape_}" + ("" if size else "; set image_size to resize"))
-            out = []
-            for start in range(0, len(x), 4096):
-                chunk = (x[start:start + 4096].astype(np.float32) - self.input_offset_) / self.input_scale_ * 2.0 - 1.0
-                if size and chunk.shape[1:3] != size:
-                    import tensorflow as tf
-
-                    chunk = tf.image.resize(chunk, size, method="bilinear").numpy()
-                out.append(chunk.astype(np.float32))
-            return np.concatenate(out)
-        return ((x.astype(np.float32) - self.input_offset_) / self.input_scale_).astype(np.float32)
+        return self.preprocessor_.transform(x.astype(np.float32))
 
     # ------------------------------------------------------------------ fit / score ---------------
     def fit(self, X, y=None, callbacks=None):
@@ -455,6 +457,7 @@ class Detector(BaseEstimator):
             if x_val is not None and os.path.exists(checkpoint) and np.any(np.isfinite(val)):
                 net.load_weights(checkpoint)
                 self.selected_epoch_ = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan))) + 1
+        net.attach_preprocessor(self.preprocessor_)  # its SavedModel takes raw X (serving_default)
         self.model_ = net
         self.input_shape_ = tuple(xp.shape[1:])
         self.decision_scores_ = self._score(xp)

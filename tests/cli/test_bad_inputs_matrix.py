@@ -254,9 +254,12 @@ def test_score_csv_with_strings_names_no_recipe_key(box, tmp_path_factory):
     from tfganad.config import DataSpec
     from tfganad.models import EGBAD
 
+    from tfganad.preprocessing import Preprocessor
+
     model = EGBAD(input_shape=(3,), latent_dim=2, residual=True, score="bce")
     model.build_from_sample()
     model.set_calibration(0.0, 1.0, 1e9)
+    model.attach_preprocessor(Preprocessor("tabular", (3,)))  # raw numeric rows in (issue #17)
 
     class _Data:
         input_shape = (3,)

@@ -79,6 +79,12 @@ def test_export_writes_a_new_version_and_score_writes_csv(trained, tmp_path):
     result = CliRunner().invoke(export, [str(run_dir)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert (run_dir / "saved_model/egbad/2/saved_model.pb").is_file()
+    import tensorflow as tf
+
+    # The re-export from model.keras keeps the fitted Preprocessor: raw images of any size in.
+    sigs = tf.saved_model.load(str(run_dir / "saved_model/egbad/2")).signatures
+    assert "serve_preprocessed" in sigs
+    assert sigs["serving_default"].structured_input_signature[1]["x"].shape.as_list() == [None, None, None, 1]
     x = np.random.default_rng(0).uniform(-1, 1, (5, 16, 16, 1)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     out = tmp_path / "scores.csv"

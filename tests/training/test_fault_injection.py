@@ -95,5 +95,6 @@ def test_kill_at_every_phase_then_resume_finishes(tmp_path):
 
     rec = load_recipe(run_dir / "recipe.yaml")
     data_x = load_data(rec.data, rec.seed).x_test
-    served = tf.saved_model.load(str(version)).signatures["serving_default"](x=tf.constant(data_x))
+    # serving_default takes raw inputs (issue #17); the preprocessed split goes to serve_preprocessed.
+    served = tf.saved_model.load(str(version)).signatures["serve_preprocessed"](x=tf.constant(data_x))
     np.testing.assert_allclose(served["anomaly_score"].numpy(), scores["bce"], rtol=1e-4, atol=1e-5)

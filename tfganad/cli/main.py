@@ -194,7 +194,8 @@ def export(run_dir, name, version, output):
 def score(saved_model, inputs, output, batch_size):
     """Score INPUT (a .npy/.npz array file, an IDX folder, an image folder or a CSV) with SAVED_MODEL.
 
-    Raw files are preprocessed as at training time (recorded in the export). Writes a CSV with columns
+    Raw values go to the export's serving_default, whose graph holds the fitted preprocessing (images of
+    any size, CSV fields as text); nothing is preprocessed here. Writes a CSV with columns
     index, anomaly_score, normalized_score, is_anomaly (1 = anomalous) and label when INPUT has labels.
     """
     import csv
@@ -211,20 +212,24 @@ def score(saved_model, inputs, output, batch_size):
         raise ConfigError(f"output {str(out)!r} already exists; pass --output with a new file name")
     if not out.parent.is_dir():
         raise ConfigError(f"output folder {str(out.parent)!r} does not exist")
-    x, labels, loaded = load_inputs_for_export(saved_model, inputs)
-    result = score_with_export(loaded, x, batch_size)
-    bad = int(np.sum(~np.all(np.isfinite(x.reshape(len(x), -1)), axis=1)))
+    groups, labels, loaded = load_inputs_for_export(saved_model, inputs)
+    result = score_with_export(loaded, groups, batch_size)
+    n = len(result["anomaly_score"])
+    if all(g.dtype.kind == "f" for g in groups):
+        bad = sum(int(np.sum(~np.all(np.isfinite(g.reshape(len(g), -1)), axis=1))) for g in groups)
+    else:  # CSV fields as text: a "nan"/"inf" field is flagged by the SavedModel itself
+        bad = int(np.sum(np.isposinf(result["anomaly_score"]) & (result["is_anomaly"] == 1)))
     if bad:
-        click.echo(f"warning: {bad} of {len(x)} samples hold NaN or inf values; they are flagged anomalous "
+        click.echo(f"warning: {bad} of {n} samples hold NaN or inf values; they are flagged anomalous "
                    f"(anomaly_score inf, normalized_score 1, is_anomaly 1)", err=True)
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(["index", "anomaly_score", "normalized_score", "is_anomaly"] + (["label"] if labels is not None else []))
-    for i in range(len(x)):
+    for i in range(n):
         row = [i, f"{result['anomaly_score'][i]:.6g}", f"{result['normalized_score'][i]:.6g}",
                int(result["is_anomaly"][i])]
         writer.writerow(row + ([int(labels[i])] if labels is not None else []))
     if out.exists():  # written meanwhile by someone else: still never overwritten
         raise ConfigError(f"output {str(out)!r} already exists; pass --output with a new file name")
     atomic_write_text(out, buf.getvalue())
-    click.echo(f"scored {len(x)} samples ({int(np.sum(result['is_anomaly']))} flagged anomalous) -> {out}")
+    click.echo(f"scored {n} samples ({int(np.sum(result['is_anomaly']))} flagged anomalous) -> {out}")

@@ -8,7 +8,8 @@ import pkgutil
 import numpy as np
 
 from tfganad.data.base import AnomalyData, LabeledData
-from tfganad.data.pipeline import eval_dataset, prepare_images, prepare_rows, scale_rows, train_dataset
+from tfganad.data.pipeline import (eval_dataset, image_value_range, prepare_images, prepare_rows, scale_rows,
+                                   train_dataset)
 from tfganad.data.protocols import PROTOCOLS, get_protocol, register_protocol
 from tfganad.data.sources import SOURCES, get_source, register_source
 from tfganad.errors import DataError
@@ -33,7 +34,10 @@ def load_data(spec, seed: int = 0) -> AnomalyData:
                         f"(always scaled to [-1, 1]); allowed here: none (or leave it unset)")
     if raw.kind == "image":
         data = prepare_images(raw, spec.image_size, spec.channels)
+        preprocessing = {"kind": "image", "value_range": image_value_range(raw),
+                         "raw_channels": int(raw.x.shape[-1]) if raw.x.ndim == 4 else 1}
     else:
+        preprocessing = {"kind": "tabular", "layout": raw.layout}
         data = prepare_rows(raw)
     if len(data.x) == 0:
         raise DataError(f"data source {spec.source!r} yielded no samples")
@@ -57,13 +61,16 @@ def load_data(spec, seed: int = 0) -> AnomalyData:
         split.x_test, split.y_test = split.x_test[keep], split.y_test[keep]
         if split.masks_test is not None:
             split.masks_test = split.masks_test[keep]
+        if "test_indices" in split.info:  # which raw samples the test split holds (raw-input checks)
+            split.info["test_indices"] = np.asarray(split.info["test_indices"])[keep]
     if len(split.x_train) == 0:
         raise DataError(f"protocol {spec.protocol!r} left an empty training split")
     if len(split.x_test) == 0:
         raise DataError(f"protocol {spec.protocol!r} left an empty test split")
     if split.contamination is None:
         split.contamination = float(np.mean(split.y_test))
-    split.info.update(source=spec.source, split_seed=split_seed)
+    preprocessing["scaling_stats"] = split.info.pop("scaling_stats", None)
+    split.info.update(source=spec.source, split_seed=split_seed, preprocessing=preprocessing)
     return split
 
 

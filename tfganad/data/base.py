@@ -32,6 +32,10 @@ class LabeledData:
     masks: Optional[np.ndarray] = None
     #: the split protocol the source prescribes (e.g. `mvtec`: its train/ and test/ folders); None = any
     protocol: Optional[str] = None
+    #: rows read from text with categorical columns: {"columns": raw column names in file order,
+    #: "categories": {column: one-hot vocabulary}, "order": column order of the features in x}; the
+    #: exported model takes the raw fields (tfganad.preprocessing.Preprocessor)
+    layout: Optional[dict] = None
 
 
 @dataclasses.dataclass

@@ -24,7 +24,7 @@ def prepare_images(data: LabeledData, image_size=None, channels=None, batch: int
     if x.ndim != 4:
         raise DataError(f"images must have rank 3 or 4 (N, H, W[, C]), got shape {data.x.shape}")
     check_finite(x, f"data source {data.name!r}")
-    low, high = data.value_range or (float(np.min(x)), float(np.max(x)))
+    low, high = image_value_range(data)
     scale = (high - low) or 1.0
     out = []
     for start in range(0, len(x), batch):
@@ -42,6 +42,13 @@ def prepare_images(data: LabeledData, image_size=None, channels=None, batch: int
         out.append(chunk.astype(np.float32))
     return LabeledData(x=np.concatenate(out), labels=data.labels, kind="image", value_range=(-1.0, 1.0),
                        origin=data.origin, name=data.name, binary=data.binary)
+
+
+def image_value_range(data: LabeledData) -> tuple:
+    """(low, high) of raw image values mapped to [-1, 1]: the source's range, else the data's min and max."""
+    if data.value_range:
+        return tuple(float(v) for v in data.value_range)
+    return float(np.min(data.x)), float(np.max(data.x))
 
 
 def prepare_rows(data: LabeledData, scaling=None) -> LabeledData:
@@ -63,16 +70,14 @@ def scale_rows(split: AnomalyData, scaling) -> AnomalyData:
         raise DataError(f"unknown data.scaling {scaling!r}; allowed: none, minmax, standard")
     if scaling in (None, "none"):
         return split
-    if scaling == "minmax":
-        low, high = split.x_train.min(0), split.x_train.max(0)
-        span = np.where(high - low > 0, high - low, 1.0)
-        f = lambda a: ((a - low) / span).astype(np.float32)  # noqa: E731
-    else:
-        mean, std = split.x_train.mean(0), split.x_train.std(0)
-        std = np.where(std > 0, std, 1.0)
-        f = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
+    from tfganad.preprocessing import row_scaling
+
+    offset, scale = row_scaling(split.x_train, scaling)
+    f = lambda a: ((a - offset) / scale).astype(np.float32)  # noqa: E731
     split.x_train, split.x_val, split.x_test = f(split.x_train), f(split.x_val), f(split.x_test)
     split.info["scaling"] = scaling
+    # The fitted statistics: the exported Preprocessor applies them to raw rows.
+    split.info["scaling_stats"] = (offset, scale)
     return split
 
 

@@ -193,12 +193,12 @@ def load_csv(path, label_column=None, categorical_columns=None, name="csv") -> L
     for c in categorical + ([label_column] if label_column else []):
         if c not in cols:
             raise DataError(f"column {c!r} is not in CSV {str(path)!r}; columns: {', '.join(header)}")
-    features, names = [], []
+    features, names, vocab = [], [], {}
     for h in header:
         if h == label_column:
             continue
         if h in categorical:
-            values = sorted(set(cols[h]))
+            values = vocab[h] = sorted(set(cols[h]))
             for v in values:
                 features.append(np.array([1.0 if c == v else 0.0 for c in cols[h]], np.float32))
                 names.append(f"{h}={v}")
@@ -220,7 +220,11 @@ def load_csv(path, label_column=None, categorical_columns=None, name="csv") -> L
             labels = np.array([classes.index(v) for v in raw], np.int64)
     else:
         labels = np.zeros(len(x), np.int64)
-    return LabeledData(x=x, labels=labels, kind="tabular", value_range=None, name=name)
+    layout = None
+    if categorical:
+        columns = [h for h in header if h != label_column]
+        layout = {"columns": columns, "categories": vocab, "order": columns}
+    return LabeledData(x=x, labels=labels, kind="tabular", value_range=None, name=name, layout=layout)
 
 
 def _is_float(v):

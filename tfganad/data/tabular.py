@@ -132,8 +132,9 @@ def read_kdd99(path) -> LabeledData:
                              dtype=str, ndmin=2)
     except ValueError as exc:
         raise DataError(f"KDD99 file {str(path)!r} is malformed: {exc}") from None
-    x, y, _ = kdd99_features(numeric, symbols[:, :-1], symbols[:, -1])
-    return LabeledData(x=x, labels=y, kind="tabular", value_range=None, name="kdd99", binary=True)
+    x, y, names = kdd99_features(numeric, symbols[:, :-1], symbols[:, -1])
+    return LabeledData(x=x, labels=y, kind="tabular", value_range=None, name="kdd99", binary=True,
+                       layout=kdd99_layout(names))
 
 
 def _decode(values):
@@ -149,8 +150,17 @@ def kdd99_from_bunch(data, target) -> LabeledData:
     for j, column in enumerate(KDD99_CATEGORICAL):
         if column not in ("protocol_type", "service", "flag"):
             categorical[:, j] = [str(int(float(v))) for v in categorical[:, j]]
-    x, y, _ = kdd99_features(numeric, categorical, _decode(target))
-    return LabeledData(x=x, labels=y, kind="tabular", value_range=None, name="kdd99", binary=True)
+    x, y, names = kdd99_features(numeric, categorical, _decode(target))
+    return LabeledData(x=x, labels=y, kind="tabular", value_range=None, name="kdd99", binary=True,
+                       layout=kdd99_layout(names))
+
+
+def kdd99_layout(names) -> dict:
+    """Raw-field layout of KDD99 rows (41 features in file order; numeric first, then one-hot blocks)."""
+    categories = {c: [n[len(c) + 1:] for n in names if n.startswith(c + "-") and n not in KDD99_COLUMNS]
+                  for c in KDD99_CATEGORICAL}
+    return {"columns": list(KDD99_COLUMNS[:-1]), "categories": categories,
+            "order": [KDD99_COLUMNS[i] for i in _KDD99_NUM_IDX] + list(KDD99_CATEGORICAL)}
 
 
 def fetch_kdd99(spec) -> LabeledData:

@@ -1,10 +1,22 @@
 """Export of a detector's scoring function as a SavedModel in TF-Serving layout (`<name>/<version>/`).
 
-The `serving_default` signature takes `x` (a batch of inputs, float32 in the model's scale) and returns
-`anomaly_score`, `normalized_score` and `is_anomaly` (1 = anomalous, against the fitted threshold).
-Extra endpoints `reconstruct`, `anomaly_map` (x → `anomaly_map`, (batch, H, W), the model's
-`anomaly_map(x)`) and `generate` are added when the model has them. Loading needs only
-TensorFlow: `tf.saved_model.load(path).signatures["serving_default"](x=...)`.
+The `serving_default` signature takes `x` and returns `anomaly_score`, `normalized_score` and
+`is_anomaly` (1 = anomalous, against the fitted threshold). When the model carries its fitted
+`Preprocessor` (every model trained by `tfganad-train` or the `Detector`), `x` is RAW input:
+
+* images: float32 (batch, H, W, C) raw pixel values (e.g. uint8 0–255 cast to float32, or the range
+  the model was fitted on), any H and W (resized in the graph), C fixed;
+* numeric table rows: float32 (batch, features), unscaled;
+* CSV rows with categorical columns: string (batch, columns), every field of a row as text, in the
+  training file's column order without the label column (numbers parsed, categories one-hot encoded
+  in the graph).
+
+`serve_preprocessed` then takes already-preprocessed model inputs (the old `serving_default`) and
+`preprocess` returns them from raw input; a model without a Preprocessor (a `.keras` file from before
+it existed) has only `serving_default` on preprocessed inputs. Extra endpoints `reconstruct`,
+`anomaly_map` (x → `anomaly_map`, (batch, H, W), the model's `anomaly_map(x)`) and `generate` take
+preprocessed inputs and are added when the model has them. Loading needs only TensorFlow:
+`tf.saved_model.load(path).signatures["serving_default"](x=...)`.
 """
 
 from __future__ import annotations
@@ -34,7 +46,16 @@ def export_saved_model(model, export_dir, name: str = "detector", version: int =
     spec = tf.TensorSpec((None, *model.input_shape_), tf.float32, name="x")
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(name="serve", fn=lambda x: model.serve(x), input_signature=[spec])
+    prep = getattr(model, "preprocessor", None)
+    if prep is not None:
+        # Raw inputs in: the fitted preprocessing runs in the graph, then the NaN/inf-flagging serve.
+        # A NaN or inf raw value stays non-finite through Rescaling/Resizing/Normalization (and a
+        # "nan" CSV field parses to NaN), so such a sample is still flagged, never scored as normal.
+        archive.add_endpoint(name="serve", fn=lambda x: model.serve(prep(x)), input_signature=[prep.raw_spec()])
+        archive.add_endpoint(name="serve_preprocessed", fn=lambda x: model.serve(x), input_signature=[spec])
+        archive.add_endpoint(name="preprocess", fn=lambda x: {"x": prep(x)}, input_signature=[prep.raw_spec()])
+    else:
+        archive.add_endpoint(name="serve", fn=lambda x: model.serve(x), input_signature=[spec])
     probe = np.zeros((1, *model.input_shape_), np.float32)
     if model.reconstruct(probe) is not None:
         archive.add_endpoint(
@@ -80,6 +101,7 @@ def write_preprocessing(path, data_spec, data) -> pathlib.Path:
     """
     import json
 
+    layout = ((getattr(data, "info", None) or {}).get("preprocessing") or {}).get("layout") or {}
     info = {
         "kind": "image" if len(data.input_shape) == 3 else "tabular",
         "input_shape": list(data.input_shape),
@@ -89,6 +111,8 @@ def write_preprocessing(path, data_spec, data) -> pathlib.Path:
         "scaling": data_spec.scaling,
         "label_column": data_spec.label_column,
         "categorical_columns": data_spec.categorical_columns,
+        # The raw fields serving_default takes, in order (data with categorical columns); None: arrays.
+        "columns": layout.get("columns"),
     }
     out = pathlib.Path(path) / "assets.extra" / "preprocessing.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -200,6 +200,40 @@ class AdversarialDetector(keras.Model):
             "is_anomaly": tf.cast(tf.logical_or(raw > self.threshold, tf.logical_not(finite)), tf.int32),
         }
 
+    def attach_preprocessor(self, preprocessor):
+        """Carries the fitted `tfganad.preprocessing.Preprocessor` (raw → model inputs) in the model, so
+        `.keras` files keep it and the SavedModel's `serving_default` takes raw inputs; None detaches."""
+        tracker = self._tracker
+        locked = tracker.locked
+        if locked:  # a built model refuses new sub-layers; this one has no weights the model's need
+            tracker.unlock()
+        try:
+            self.preprocessor = preprocessor
+        finally:
+            if locked:
+                tracker.lock(tracker._lock_violation_msg)
+        return self
+
+    def get_build_config(self):
+        config = super().get_build_config()
+        prep = getattr(self, "preprocessor", None)
+        if prep is not None:
+            # In the build config, not get_config: no subclass's get_config has to know about it, and
+            # Keras restores it before loading weights; `.keras` files without it load as before.
+            config = dict(config or {})
+            config["preprocessor"] = keras.saving.serialize_keras_object(prep)
+        return config
+
+    def build_from_config(self, config):
+        config = dict(config or {})
+        prep = config.pop("preprocessor", None)
+        if prep is not None:
+            import tfganad.preprocessing  # noqa: F401  (registers the class)
+
+            self.attach_preprocessor(keras.saving.deserialize_keras_object(prep))
+        if config:
+            super().build_from_config(config)
+
     def set_calibration(self, offset: float, scale: float, threshold: float):
         """Stores the fitted normaliser and decision threshold in the model's weights."""
         self.score_offset.assign(float(offset))

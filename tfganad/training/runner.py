@@ -21,6 +21,7 @@ import tensorflow as tf
 from tfganad.config import PRECISIONS, STRATEGIES, Recipe, dump_recipe
 from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
 from tfganad.errors import ConfigError, TrainingError
+from tfganad.preprocessing import preprocessor_for
 from tfganad.registry import get_model_class
 from tfganad.scores.normalizers import ScoreNormalizer
 from tfganad.training import metrics as M
@@ -333,6 +334,10 @@ def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: 
                 summary["anomaly_maps"] = maps
         write_report(case_dir / "report", summary, data.y_test, main, grid)
         fault_point("report")
+        # The fitted raw → model-input preprocessing travels with the model (.keras and SavedModel); data
+        # not made by load_data (a hand-built AnomalyData) records none: that export takes model inputs.
+        if "preprocessing" in data.info:
+            model.attach_preprocessor(preprocessor_for(data))
         if recipe.export.keras_file:
             atomic_path(case_dir / "model.keras", lambda tmp: model.save(tmp), suffix=".keras")
         if recipe.export.enabled:
