@@ -144,14 +144,10 @@ def plan_run_dir(cells_dir, key: str, abandoned=()) -> tuple:
 
 
 def _flatten_metrics(summary: dict) -> dict:
-    out = {}
-    for k, v in (summary.get("metrics") or {}).items():
-        if isinstance(v, (int, float, str, bool)) or v is None:
-            out[k] = v
-    for name, mm in (summary.get("metrics_by_score") or {}).items():
-        for k, v in mm.items():
-            out[f"by_score.{name}.{k}"] = v
-    return out
+    """The metric columns of a row: `evaluate.CaseResult.flat_metrics` of a case's metrics.json."""
+    from tfganad.training.evaluate import CaseResult
+
+    return CaseResult.from_json(summary).flat_metrics()
 
 
 def cell_rows(cell: Cell, recipe, out: dict, wall_seconds: float, sweep_name: str, run_dir_rel: str,
