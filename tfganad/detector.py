@@ -161,7 +161,7 @@ class Detector(BaseEstimator):
         model = params.get("model", self.model)
         extra = [k for k in params if k not in own]
         if extra:
-            allowed = self._known_model_params(model)
+            allowed = self._known_model_params(model, {**self._model_params, **params})
             for key in extra:
                 self._check_model_param(key, allowed, model)
         for key, value in params.items():
@@ -187,14 +187,19 @@ class Detector(BaseEstimator):
         return tags
 
     @staticmethod
-    def _allowed_model_params(model) -> list:
-        return [n for n in model_param_names(get_model_class(model)) if n not in _RESERVED]
+    def _allowed_model_params(model, params=None) -> list:
+        """Argument names of `model`; a GAN ensemble also takes those of its `base` model (`params["base"]`),
+        as in a recipe."""
+        cls = get_model_class(model)
+        names = list(cls.recipe_arguments(dict(params or {}))) if hasattr(cls, "recipe_arguments") else \
+            model_param_names(cls)
+        return [n for n in names if n not in _RESERVED]
 
     @classmethod
-    def _known_model_params(cls, model):
+    def _known_model_params(cls, model, params=None):
         """Argument names of `model`, or None when `model` is not a registered name (yet)."""
         try:
-            return cls._allowed_model_params(model)
+            return cls._allowed_model_params(model, params)
         except (ConfigError, TypeError):
             return None
 
@@ -242,7 +247,7 @@ class Detector(BaseEstimator):
                 raise ConfigError(f"value_range must be (low, high), got {self.value_range!r}") from None
             if not (np.isfinite(low) and np.isfinite(high) and high > low):
                 raise ConfigError(f"value_range must be finite (low, high) with high > low, got {self.value_range!r}")
-        allowed = self._allowed_model_params(self.model)
+        allowed = self._allowed_model_params(self.model, self._model_params)
         for key in self._model_params:
             self._check_model_param(key, allowed, self.model)
         return cls

@@ -1,17 +1,20 @@
-"""One evaluation path: the runner (`tfganad-train` on a recipe), the Detector and a baseline through both
-give identical scores and metrics on the same split; the results schema; per-score F1."""
+"""One evaluation path: `tfganad-train` on a recipe (the runner) and the Detector give identical scores and
+metrics on the same split, for a GAN, a GAN ensemble (epoch_multiplier) and a baseline; the results schema;
+per-score F1."""
 
 import json
 
 import numpy as np
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from tfganad import Detector
+from tfganad.cli.main import train
 from tfganad.config import recipe_from_dict
 from tfganad.data import load_data
 from tfganad.training import metrics as M
 from tfganad.training.evaluate import CaseResult, calibrate, evaluate_components
-from tfganad.training.runner import run
 
 
 def _csv(path, n_normal=160, n_anomalous=40, features=6, seed=0):
@@ -25,43 +28,53 @@ def _csv(path, n_normal=160, n_anomalous=40, features=6, seed=0):
     return path
 
 
-def _recipe(tmp_path, model: dict):
-    return recipe_from_dict({
-        "name": "same_split", "seed": 3, "output_dir": str(tmp_path / "runs"), "model": model,
+def _recipe(tmp_path, model: dict) -> dict:
+    return {
+        "name": "same_split", "seed": 3, "model": model,
         "data": {"source": "csv", "path": str(_csv(tmp_path / "rows.csv")), "label_column": "y",
                  "anomalous_class": 1, "scaling": "none"},
         "train": {"epochs": 1, "batch_size": 16, "selection": "last", "verbose": 0, "steps_per_execution": 1},
         "evaluation": {"contamination": 0.2},
-        "export": {"enabled": False, "keras_file": False}})
+        "export": {"enabled": False, "keras_file": False}}
 
 
 @pytest.mark.parametrize("model", [
     {"name": "egbad", "latent_dim": 4, "dense_units": 8},
+    # random_pair schedule: epoch_multiplier max(I, J) = 2 through the recipe and through the Detector
+    {"name": "ensemble", "base": "egbad", "generators": 2, "discriminators": 1, "schedule": "random_pair",
+     "latent_dim": 4, "dense_units": 8},
     {"name": "iforest", "n_estimators": 20},
 ])
-def test_runner_and_detector_give_identical_scores_and_metrics(tmp_path, model):
-    recipe = _recipe(tmp_path, model)
-    out = run(recipe, echo=lambda *_: None)
-    run_dir = tmp_path / "runs" / out["run_dir"].split("/")[-1]
+def test_cli_and_detector_give_identical_scores_and_metrics(tmp_path, model):
+    raw = _recipe(tmp_path, model)
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(raw))
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(train, [str(tmp_path / "recipe.yaml"), "--run-dir", str(run_dir)])
+    assert result.exit_code == 0, result.output
     summary = json.loads((run_dir / "metrics.json").read_text())
+    row = json.loads((run_dir / "results.json").read_text())[0]
     saved = np.load(run_dir / "test_scores.npz")
-    data = load_data(recipe.data, recipe.seed)  # the runner's split and preprocessing, again
+    recipe = recipe_from_dict(raw)
+    data = load_data(recipe.data, recipe.seed)  # the run's split and preprocessing, again
 
     params = {k: v for k, v in model.items() if k != "name"}
     det = Detector(model["name"], contamination=0.2, epochs=1, batch_size=16, random_state=recipe.seed,
                    **params).fit(data.x_train)
     scores = det.decision_function(data.x_test)
     np.testing.assert_allclose(scores, saved[summary["score"]], rtol=0, atol=1e-6)
-    metrics, by_score = evaluate_components(data.y_test, {summary["score"]: scores}, summary["score"], 0.2)
+    np.testing.assert_array_equal(saved["y_true"], data.y_test)
+    metrics, _ = evaluate_components(data.y_test, {summary["score"]: scores}, summary["score"], 0.2)
     for key in ("auroc", "auprc", "auprc_trapz", "f1_at_contamination", "precision_at_contamination",
                 "recall_at_contamination"):
         assert metrics[key] == pytest.approx(summary["metrics"][key], abs=1e-6), key
-        assert out["results"][0].get(key, metrics[key]) == pytest.approx(metrics[key], abs=1e-6), key
+        assert row.get(key, metrics[key]) == pytest.approx(metrics[key], abs=1e-6), key
     assert summary["metrics"]["auroc"] > 0.5  # the shifted rows are found at all
     if model["name"] == "iforest":
-        assert summary["baseline"] is True and summary["selection"] == "none"
+        assert summary["baseline"] is True and summary["selection"] == "none" and det.selected_epoch_ == 1
     else:
-        assert summary["epoch_multiplier"] == 1 and summary["selected_epoch"] == det.selected_epoch_ == 1
+        multiplier = 2 if model["name"] == "ensemble" else 1
+        assert summary["epoch_multiplier"] == multiplier
+        assert summary["epochs_run"] == summary["selected_epoch"] == det.selected_epoch_ == multiplier
 
 
 def test_every_score_component_gets_f1_at_its_own_contamination_percentile():
