@@ -84,7 +84,8 @@ class Detector(BaseEstimator):
             GAN training and are ignored by baselines.
         contamination: expected share of anomalies in the training data, in (0, 0.5]; sets
             `threshold_` as the (1 − contamination) percentile of the training scores.
-        epochs: training epochs.
+        epochs: training epochs; a GAN ensemble trains `epoch_multiplier` (max(I, J) for its random-pair
+            schedule) times as many, as through a recipe.
         batch_size: training batch size (capped at the number of training samples).
         learning_rate: Adam learning rate of every player.
         beta_1: Adam β₁ of every player (0.5, as in the GAN papers).

@@ -69,12 +69,17 @@ def test_cli_and_detector_give_identical_scores_and_metrics(tmp_path, model):
         assert metrics[key] == pytest.approx(summary["metrics"][key], abs=1e-6), key
         assert row.get(key, metrics[key]) == pytest.approx(metrics[key], abs=1e-6), key
     assert summary["metrics"]["auroc"] > 0.5  # the shifted rows are found at all
+    # Every score component carries F1 at its own contamination percentile (the main one: the same F1).
+    main_by_score = summary["metrics_by_score"][summary["score"]]
+    assert main_by_score["f1_at_contamination"] == summary["metrics"]["f1_at_contamination"]
+    assert all("f1_at_contamination" in mm for mm in summary["metrics_by_score"].values())
     if model["name"] == "iforest":
         assert summary["baseline"] is True and summary["selection"] == "none" and det.selected_epoch_ == 1
     else:
         multiplier = 2 if model["name"] == "ensemble" else 1
         assert summary["epoch_multiplier"] == multiplier
         assert summary["epochs_run"] == summary["selected_epoch"] == det.selected_epoch_ == multiplier
+        assert "F1 at contamination" in (run_dir / "report" / "report.md").read_text()
 
 
 def test_every_score_component_gets_f1_at_its_own_contamination_percentile():

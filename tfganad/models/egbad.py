@@ -65,8 +65,6 @@ SCORES = ("bce", "fm")
 SCORE_FORMS = ("convex", "sum")
 
 
-@keras.saving.register_keras_serializable(package="tfganad")
-
 def _bce_generator_term(fake_logit, real_feat, fake_feat):
     return bce_generator_loss(fake_logit)
 
@@ -86,6 +84,7 @@ _GENERATOR_LOSSES = {"bce": _bce_generator_term, "fm": _fm_generator_term}
 _SCORE_COMBINES = {"convex": weighted_score, "sum": _sum_score}
 
 
+@keras.saving.register_keras_serializable(package="tfganad")
 @register_model("egbad")
 class EGBAD(AdversarialDetector):
     """EGBAD/BiGAN anomaly detector (encoder E, generator G, joint discriminator D(x, z)).

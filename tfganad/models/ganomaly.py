@@ -108,9 +108,6 @@ def resolve_case(case, options: dict, defaults: dict, cases: dict, model: str) -
     return preset
 
 
-@keras.saving.register_keras_serializable(package="tfganad")
-
-
 def _bce_adversarial_term(fake_logit, real_feat, fake_feat):
     return bce_generator_loss(fake_logit)
 
@@ -120,6 +117,7 @@ def _fm_adversarial_term(fake_logit, real_feat, fake_feat):
     return paired_feature_matching_loss(real_feat, fake_feat)
 
 
+@keras.saving.register_keras_serializable(package="tfganad")
 @register_model("ganomaly")
 class GANomaly(AdversarialDetector):
     """GANomaly anomaly detector (G_E, G_D, second encoder E, discriminator D).
