@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from tfganad.errors import ConfigError, DataError
 from tfganad.registry import did_you_mean, get_model_class
-from tfganad.training.evaluate import as_scorer, calibrate, select_weights
+from tfganad.training.evaluate import calibrate, select_weights
 
 #: Model constructor arguments the facade sets itself (from X and `random_state`).
 _RESERVED = {"input_shape": "it is taken from X", "seed": "use random_state"}
@@ -398,6 +398,8 @@ class Detector(BaseEstimator):
         """
         import keras
 
+        from tfganad.training.fit import as_scorer
+
         cls = self._validate_params()
         x = self._validate_X(X, reset=True)
         kinds = getattr(cls, "input_kinds", ("image", "tabular"))
@@ -473,7 +475,7 @@ class Detector(BaseEstimator):
                 f"image size {h}x{w} cannot work with the convolutional networks: height and width must be "
                 f"divisible by 4 and at least 16 (e.g. 16, 28, 32, 64); pass image_size={ok} to resize") from None
 
-    def _process_decision_scores(self, scorer=None):
+    def _process_decision_scores(self, scorer):
         """PyOD's rule: threshold at the (1 − contamination) percentile of the training scores; the model's
         calibration (`evaluate.calibrate`, min-max) is fitted on the same scores."""
         scores = self.decision_scores_
@@ -481,7 +483,7 @@ class Detector(BaseEstimator):
         self.threshold_ = cal.threshold
         self.labels_ = (scores > self.threshold_).astype(int)
         self._mu, self._sigma = float(np.mean(scores)), float(np.std(scores))
-        (scorer or as_scorer(self.model_, _SCORE_BATCH)).set_calibration(cal)
+        scorer.set_calibration(cal)
 
     def _score(self, xp: np.ndarray) -> np.ndarray:
         n, block = len(xp), self._score_block()

@@ -215,90 +215,6 @@ class Scorer(Protocol):
         """Writes the model files of a run → metrics.json entries (e.g. {"saved_model": path})."""
 
 
-class KerasScorer:
-    """An `AdversarialDetector` (keras.Model) behind the `Scorer` interface."""
-
-    selects_epochs = True  # held-out data can pick the best epoch
-    diverged_hint = "training diverged; lower learning_rate or scale the inputs"
-
-    def __init__(self, model, batch_size: int = 256):
-        self.model = model
-        self.batch_size = batch_size
-        self.score_name = model.score_name
-        self.is_image = model.is_image
-
-    def compile(self, sample, learning_rate: float = 2e-4, beta_1: float = 0.5, **options) -> None:
-        """Builds the model on `sample` and compiles it (one Adam per player)."""
-        self.model.build_from_sample(sample)
-        self.model.compile(learning_rate=learning_rate, beta_1=beta_1, run_eagerly=False, **options)
-
-    def fit(self, x_train, x_val=None, *, epochs: int = 1, batch_size: int = 64, seed=None, shuffle_buffer=None,
-            callbacks=(), verbose=0, steps_per_epoch=None, validation_freq=1) -> dict:
-        """Keras `Model.fit` on the tfganad input pipelines, `epochs` × the model's `epoch_multiplier`
-        (a GAN ensemble steps each member once in max(I, J) steps: the ensemble paper's rule)."""
-        from tfganad.data.pipeline import eval_dataset, train_dataset
-
-        total = int(epochs) * self.epoch_multiplier
-        kwargs = {} if shuffle_buffer is None else {"shuffle_buffer": shuffle_buffer}
-        history = self.model.fit(train_dataset(x_train, batch_size, seed, **kwargs), epochs=total,
-                                 steps_per_epoch=steps_per_epoch,
-                                 validation_data=None if x_val is None else eval_dataset(x_val, self.batch_size),
-                                 validation_freq=validation_freq, callbacks=list(callbacks), verbose=verbose,
-                                 shuffle=False)
-        return {k: [float(v) for v in vals] for k, vals in history.history.items()}
-
-    def fit_case(self, recipe, data, case_dir, strategy, precision: str) -> "FitInfo":
-        """Trains for a recipe as `tfganad-train` does (callbacks, checkpoints, resume; `runner.fit_keras_case`)."""
-        from tfganad.training.runner import fit_keras_case
-
-        return fit_keras_case(self, recipe, data, case_dir, strategy, precision)
-
-    @property
-    def epoch_multiplier(self) -> int:
-        return int(getattr(self.model, "epoch_multiplier", 1))
-
-    def score_components(self, x) -> dict:
-        from tfganad.training.callbacks import score_batches
-
-        return score_batches(self.model, x, self.batch_size)
-
-    def set_calibration(self, calibration: Calibration) -> None:
-        self.model.set_calibration(calibration.offset, calibration.scale, calibration.threshold)
-
-    def reconstruct(self, x):
-        rec = self.model.reconstruct(x)
-        return None if rec is None else np.asarray(rec)
-
-    def save(self, case_dir, recipe, data) -> dict:
-        """model.keras (`export.keras_file`) and the SavedModel with its preprocessing (`export.enabled`)."""
-        import shutil
-
-        from tfganad.training.io import atomic_path, fault_point, remove_partials
-
-        case_dir = pathlib.Path(case_dir)
-        out = {}
-        if recipe.export.keras_file:
-            atomic_path(case_dir / "model.keras", lambda tmp: self.model.save(tmp), suffix=".keras")
-        if recipe.export.enabled:
-            from tfganad.export import export_saved_model
-            from tfganad.export.saved_model import write_preprocessing
-
-            name = recipe.export.name or recipe.model_name
-            # This case has no metrics.json yet, so an export already here is this run's own, left
-            # unfinished by an earlier version's kill: replace it (new exports appear only complete).
-            remove_partials(case_dir / "saved_model" / name)
-            if (case_dir / "saved_model" / name / "1").exists():
-                shutil.rmtree(case_dir / "saved_model" / name / "1")
-
-            def publish(tmp):
-                write_preprocessing(tmp, recipe.data, data)
-                fault_point("export")
-
-            out["saved_model"] = str(export_saved_model(self.model, case_dir / "saved_model", name=name,
-                                                        before_publish=publish))
-        return out
-
-
 class BaselineScorer:
     """A `tfganad.baselines` estimator behind the `Scorer` interface (no epochs, no Keras weights)."""
 
@@ -353,15 +269,18 @@ class BaselineScorer:
         return {}
 
 
-def as_scorer(model, batch_size: int = 256):
-    """The `Scorer` of a built model: a Keras model or a scikit-learn baseline (already a scorer: kept)."""
-    if isinstance(model, (KerasScorer, BaselineScorer)):
-        return model
-    import keras
+def versions() -> dict:
+    """Package versions recorded with every result."""
+    import platform
 
-    if isinstance(model, keras.Model):
-        return KerasScorer(model, batch_size)
-    return BaselineScorer(model)
+    import keras
+    import sklearn
+    import tensorflow as tf
+
+    from tfganad.version import __version__
+
+    return {"tfganad": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__, "python": platform.python_version()}
 
 
 # ---------------------------------------------------------------------- the case ---------------------
@@ -399,7 +318,6 @@ def evaluate_case(scorer, recipe, data, case_dir, case: str, fit: FitInfo) -> Ca
     from tfganad.errors import TrainingError
     from tfganad.training.io import atomic_write_json, fault_point
     from tfganad.training.report import write_report
-    from tfganad.training.runner import versions
 
     case_dir = pathlib.Path(case_dir)
     # Calibration from normal validation scores only: no test information.
@@ -453,5 +371,5 @@ def evaluate_case(scorer, recipe, data, case_dir, case: str, fit: FitInfo) -> Ca
     return result
 
 
-__all__ = ["BaselineScorer", "Calibration", "CaseResult", "FitInfo", "KerasScorer", "Scorer", "as_scorer",
-           "calibrate", "evaluate_case", "evaluate_components", "select_weights"]
+__all__ = ["BaselineScorer", "Calibration", "CaseResult", "FitInfo", "Scorer", "calibrate", "evaluate_case",
+           "evaluate_components", "select_weights", "versions"]
