@@ -14,16 +14,15 @@ Every baseline follows the project's convention: `score_samples(x)` returns one 
 | `pca_recon` | PCA reconstruction error | squared L2 distance to the principal subspace |
 
 These are the baselines of ALAD (Zenati et al. 2018, Table II: OC-SVM, IF) and ADGAN (Deecke et al.
-2018, Table 1: KDE and OC-SVM on PCA features, IF, GMM). `train_baseline` is what the runner calls for
-them: fit on the normal training split, threshold from normal validation scores, the same metrics.json
-keys as a GAN run, a report, and the test scores.
+2018, Table 1: KDE and OC-SVM on PCA features, IF, GMM). The runner, the sweeps and the `Detector` train
+and evaluate them through `tfganad.training.evaluate` exactly as the GAN models: fit on the normal
+training split, threshold from normal validation scores, the same metrics.json keys, a report, the
+test scores and `model.pkl` (the fitted estimator; no SavedModel for scikit-learn models).
 """
 
 from __future__ import annotations
 
 import pathlib
-import pickle
-import time
 from typing import Optional
 
 import numpy as np
@@ -101,6 +100,10 @@ class Baseline:
     def score_samples(self, x) -> np.ndarray:
         """Anomaly score per sample, shape (N,), float64; higher = more anomalous."""
         return np.asarray(self._score(self._rows(x)), dtype=np.float64).ravel()
+
+    def predict_on_batch(self, x) -> np.ndarray:
+        """`score_samples` under Keras' name, so the Detector scores every model in the same blocks."""
+        return self.score_samples(x)
 
     def score_components(self, x) -> dict:
         """{score_name: scores}, the same shape of result as a GAN model's score variants."""
@@ -359,73 +362,4 @@ def _atomic_bytes(path: pathlib.Path, write):
         raise
 
 
-def train_baseline(recipe, data, case_dir, case: str = "") -> dict:
-    """Fits, calibrates, evaluates and reports one baseline configuration → the runner's summary dict.
-
-    Same metrics.json keys as a GAN run (metrics, metrics_by_score, selected_on_test False, a
-    threshold from normal validation scores, train_seconds, versions, ...), plus `test_scores.npz`
-    and `model.pkl` (the fitted estimator; no SavedModel for scikit-learn models).
-    """
-    from tfganad.config import dump_recipe
-    from tfganad.scores.normalizers import ScoreNormalizer
-    from tfganad.training import metrics as M
-    from tfganad.training.io import atomic_write_json
-    from tfganad.training.report import write_report
-    from tfganad.training.runner import build_model, versions
-
-    case_dir = pathlib.Path(case_dir)
-    case_dir.mkdir(parents=True, exist_ok=True)
-    dump_recipe(recipe, case_dir / "recipe.yaml")
-    model = build_model(recipe, data.input_shape)
-    start = time.perf_counter()
-    model.fit(data.x_train)
-    train_seconds = time.perf_counter() - start
-    val = model.score_samples(data.x_val) if len(data.x_val) else np.zeros(0)
-    if len(val) and not np.all(np.isfinite(val)):
-        raise TrainingError(f"{recipe.model_name} gives {int(np.sum(~np.isfinite(val)))} non-finite validation "
-                            f"scores; try model.scaling: standard")
-    normalizer = ScoreNormalizer(recipe.evaluation.normalizer)
-    threshold = float("nan")
-    if len(val):
-        normalizer.fit(val)
-        threshold = float(np.quantile(val, recipe.evaluation.threshold_quantile))
-    start_score = time.perf_counter()
-    test_scores = model.score_components(data.x_test)
-    score_seconds = time.perf_counter() - start_score
-    main = test_scores[model.score_name]
-    contamination = recipe.evaluation.contamination
-    if contamination is None:
-        contamination = data.contamination
-    metrics = M.evaluate_scores(data.y_test, main, contamination, threshold)
-    by_score = {name: M.ranking_metrics(data.y_test, s)
-                for name, s in test_scores.items() if np.all(np.isfinite(s))}
-    summary = {
-        "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,
-        "data": f"{recipe.data.source}/{data.info.get('protocol')}",
-        "selection": "none", "selected_on_test": False, "selected_epoch": 1, "epochs_run": 1,
-        "train_seconds": train_seconds, "score_seconds": score_seconds, "precision": "float64",
-        "threshold": threshold, "normalizer": {"kind": normalizer.kind, "offset": normalizer.offset,
-                                               "scale": normalizer.scale},
-        "metrics": metrics, "metrics_by_score": by_score, "history": {}, "test_monitor": {}, "stopped": None,
-        "seed": recipe.seed, "data_summary": data.summary(), "versions": versions(),
-        "epochs_before_resume": 0, "baseline": True, "n_fit": model.n_fit_,
-        "model_params": model.get_config(),
-        "train_images_per_second": model.n_fit_ / max(train_seconds, 1e-9),
-    }
-    grid = None
-    if len(data.x_test) and np.asarray(data.x_test).ndim == 4:
-        order = np.argsort(data.y_test, kind="stable")
-        pick = np.concatenate([order[:4], order[-4:]])
-        rec = model.reconstruct(data.x_test[pick])
-        if rec is not None:
-            grid = (data.x_test[pick], rec, data.y_test[pick])
-    write_report(case_dir / "report", summary, data.y_test, main, grid)
-    save_test_scores(case_dir / "test_scores.npz", data.y_test, test_scores)
-    if recipe.export.keras_file:
-        _atomic_bytes(case_dir / "model.pkl", lambda fh: pickle.dump(model, fh))
-    atomic_write_json(case_dir / "metrics.json", summary)
-    return summary
-
-
-__all__ = ["Baseline", "IForest", "OCSVM", "PCAGMM", "PCAKDE", "PCARecon", "flatten", "save_test_scores",
-           "train_baseline"]
+__all__ = ["Baseline", "IForest", "OCSVM", "PCAGMM", "PCAKDE", "PCARecon", "flatten", "save_test_scores"]

@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from tfganad.errors import ConfigError, DataError
 from tfganad.registry import did_you_mean, get_model_class
+from tfganad.training.evaluate import calibrate, select_weights
 
 #: Model constructor arguments the facade sets itself (from X and `random_state`).
 _RESERVED = {"input_shape": "it is taken from X", "seed": "use random_state"}
@@ -56,21 +57,15 @@ class DataTypeError(DataError, TypeError):
     scikit-learn, and a `DataError` like every other bad input of the Detector."""
 
 
-def _is_baseline(model_cls) -> bool:
-    """True for the scikit-learn baselines of `tfganad.baselines` (iforest, ocsvm, ...)."""
-    return bool(getattr(model_cls, "is_baseline", False))
-
-
 def model_param_names(model_cls) -> list:
-    """Constructor argument names of a registered model class (and of its tfganad base classes)."""
-    from tfganad.models.base import AdversarialDetector
+    """Constructor argument names of a registered model class (and of its tfganad base classes).
 
-    if _is_baseline(model_cls):  # every argument is explicit in a baseline's signature
-        return [p.name for p in list(inspect.signature(model_cls.__init__).parameters.values())[1:]
-                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    Keras models forward `**kwargs` to their base classes, so the names of every tfganad class in the
+    MRO are collected; a baseline lists all of its arguments in its own signature.
+    """
     names = []
     for klass in model_cls.__mro__:
-        if not (isinstance(klass, type) and issubclass(klass, AdversarialDetector)):
+        if not klass.__module__.startswith("tfganad.") or "__init__" not in vars(klass):
             continue
         for p in list(inspect.signature(klass.__init__).parameters.values())[1:]:
             if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name not in names:
@@ -89,7 +84,8 @@ class Detector(BaseEstimator):
             GAN training and are ignored by baselines.
         contamination: expected share of anomalies in the training data, in (0, 0.5]; sets
             `threshold_` as the (1 − contamination) percentile of the training scores.
-        epochs: training epochs.
+        epochs: training epochs; a GAN ensemble trains `epoch_multiplier` (max(I, J) for its random-pair
+            schedule) times as many, as through a recipe.
         batch_size: training batch size (capped at the number of training samples).
         learning_rate: Adam learning rate of every player.
         beta_1: Adam β₁ of every player (0.5, as in the GAN papers).
@@ -169,7 +165,7 @@ class Detector(BaseEstimator):
         model = params.get("model", self.model)
         extra = [k for k in params if k not in own]
         if extra:
-            allowed = self._known_model_params(model)
+            allowed = self._known_model_params(model, {**self._model_params, **params})
             for key in extra:
                 self._check_model_param(key, allowed, model)
         for key, value in params.items():
@@ -195,14 +191,19 @@ class Detector(BaseEstimator):
         return tags
 
     @staticmethod
-    def _allowed_model_params(model) -> list:
-        return [n for n in model_param_names(get_model_class(model)) if n not in _RESERVED]
+    def _allowed_model_params(model, params=None) -> list:
+        """Argument names of `model`; a GAN ensemble also takes those of its `base` model (`params["base"]`),
+        as in a recipe."""
+        cls = get_model_class(model)
+        names = list(cls.recipe_arguments(dict(params or {}))) if hasattr(cls, "recipe_arguments") else \
+            model_param_names(cls)
+        return [n for n in names if n not in _RESERVED]
 
     @classmethod
-    def _known_model_params(cls, model):
+    def _known_model_params(cls, model, params=None):
         """Argument names of `model`, or None when `model` is not a registered name (yet)."""
         try:
-            return cls._allowed_model_params(model)
+            return cls._allowed_model_params(model, params)
         except (ConfigError, TypeError):
             return None
 
@@ -250,7 +251,7 @@ class Detector(BaseEstimator):
                 raise ConfigError(f"value_range must be (low, high), got {self.value_range!r}") from None
             if not (np.isfinite(low) and np.isfinite(high) and high > low):
                 raise ConfigError(f"value_range must be finite (low, high) with high > low, got {self.value_range!r}")
-        allowed = self._allowed_model_params(self.model)
+        allowed = self._allowed_model_params(self.model, self._model_params)
         for key in self._model_params:
             self._check_model_param(key, allowed, self.model)
         return cls
@@ -399,7 +400,7 @@ class Detector(BaseEstimator):
         """
         import keras
 
-        from tfganad.data.pipeline import eval_dataset, train_dataset
+        from tfganad.training.fit import as_scorer
 
         cls = self._validate_params()
         x = self._validate_X(X, reset=True)
@@ -416,23 +417,21 @@ class Detector(BaseEstimator):
         xp = self._transform(x)
         params = dict(self._model_params)
         params["seed"] = int(self.random_state) if self.random_state is not None else 0
-        if _is_baseline(cls):
-            return self._fit_baseline(cls, xp, params)
-        if kind == "image":
+        if kind == "image" and issubclass(cls, keras.Model):  # the convolutional networks' size rule
             self._check_image_shape(xp.shape[1:])
         if self.random_state is not None:
             keras.utils.set_random_seed(int(self.random_state))
         try:
-            net = cls(input_shape=list(xp.shape[1:]), **params)
+            scorer = as_scorer(cls(input_shape=list(xp.shape[1:]), **params), _SCORE_BATCH)
         except ConfigError as err:
             if kind == "image":
                 raise ConfigError(f"{err}; Detector(image_size=...) resizes the images") from err
             raise
-        net.build_from_sample(xp)
-        net.compile(learning_rate=float(self.learning_rate), beta_1=float(self.beta_1), run_eagerly=False)
+        scorer.compile(xp, learning_rate=float(self.learning_rate), beta_1=float(self.beta_1))
         seed = int(self.random_state) if self.random_state is not None else None
         x_fit, x_val = xp, None
-        if self.validation_fraction is not None:
+        # Held-out data only where there are epochs to select from (a baseline fits on all of X).
+        if self.validation_fraction is not None and scorer.selects_epochs:
             order = np.random.default_rng(seed).permutation(len(xp))
             n_val = max(1, int(round(float(self.validation_fraction) * len(xp))))
             if len(xp) - n_val < 2:
@@ -448,35 +447,23 @@ class Detector(BaseEstimator):
 
                 callbacks.insert(0, BestCheckpoint(
                     checkpoint, monitor="val_score", mode="min", save_best_only=True, save_weights_only=True))
-            history = net.fit(train_dataset(x_fit, batch, seed), epochs=int(self.epochs), verbose=self.verbose,
-                              callbacks=callbacks, shuffle=False,
-                              validation_data=None if x_val is None else eval_dataset(x_val, _SCORE_BATCH))
-            self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-            self.selected_epoch_ = len(next(iter(self.history_.values()), []))
-            val = np.asarray(self.history_.get("val_score", []), np.float64)
-            if x_val is not None and os.path.exists(checkpoint) and np.any(np.isfinite(val)):
-                net.load_weights(checkpoint)
-                self.selected_epoch_ = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan))) + 1
-        net.attach_preprocessor(self.preprocessor_)  # its SavedModel takes raw X (serving_default)
-        self.model_ = net
+            # `epochs` × the model's epoch_multiplier (a GAN ensemble: max(I, J)), as through a recipe.
+            self.history_ = scorer.fit(x_fit, x_val, epochs=int(self.epochs), batch_size=batch, seed=seed,
+                                       callbacks=callbacks, verbose=self.verbose)
+            self.selected_epoch_ = len(next(iter(self.history_.values()), [])) or 1
+            selected = select_weights(scorer.model, self.history_, "val_score" if x_val is not None else None,
+                                      "min", checkpoint)
+            if selected is not None:
+                self.selected_epoch_ = selected
+        if hasattr(scorer.model, "attach_preprocessor"):  # a Keras model: its SavedModel takes raw X
+            scorer.model.attach_preprocessor(self.preprocessor_)
+        self.model_ = scorer.model
         self.input_shape_ = tuple(xp.shape[1:])
-        self.decision_scores_ = self._score(xp)
-        if not np.all(np.isfinite(self.decision_scores_)):
-            raise DataError(f"{int(np.sum(~np.isfinite(self.decision_scores_)))} training scores are NaN/inf: "
-                            f"training diverged; lower learning_rate or scale the inputs")
-        self._process_decision_scores()
-        return self
-
-    def _fit_baseline(self, cls, xp: np.ndarray, params: dict):
-        """Fits a scikit-learn baseline on all of `xp`; it has no epochs, so no selection or history."""
-        self.model_ = cls(input_shape=list(xp.shape[1:]), **params).fit(xp)
-        self.input_shape_ = tuple(xp.shape[1:])
-        self.history_, self.selected_epoch_ = {}, 1
         self.decision_scores_ = self._score(xp)
         if not np.all(np.isfinite(self.decision_scores_)):
             raise DataError(f"{self.model} gives {int(np.sum(~np.isfinite(self.decision_scores_)))} NaN/inf "
-                            f"training scores; try standardize=True or scaling='standard'")
-        self._process_decision_scores()
+                            f"training scores: {scorer.diverged_hint}")
+        self._process_decision_scores(scorer)
         return self
 
     @staticmethod
@@ -492,19 +479,17 @@ class Detector(BaseEstimator):
                 f"image size {h}x{w} cannot work with the convolutional networks: height and width must be "
                 f"divisible by 4 and at least 16 (e.g. 16, 28, 32, 64); pass image_size={ok} to resize") from None
 
-    def _process_decision_scores(self):
-        """PyOD's rule: threshold at the (1 − contamination) percentile of the training scores."""
+    def _process_decision_scores(self, scorer):
+        """PyOD's rule: threshold at the (1 − contamination) percentile of the training scores; the model's
+        calibration (`evaluate.calibrate`, min-max) is fitted on the same scores."""
         scores = self.decision_scores_
-        self.threshold_ = float(np.percentile(scores, 100.0 * (1.0 - float(self.contamination))))
+        cal = calibrate(scores, "minmax", 1.0 - float(self.contamination))
+        self.threshold_ = cal.threshold
         self.labels_ = (scores > self.threshold_).astype(int)
         self._mu, self._sigma = float(np.mean(scores)), float(np.std(scores))
-        low, high = float(np.min(scores)), float(np.max(scores))
-        if hasattr(self.model_, "set_calibration"):  # a Keras model; baselines keep no calibration
-            self.model_.set_calibration(low, max(high - low, 1e-12), self.threshold_)
+        scorer.set_calibration(cal)
 
     def _score(self, xp: np.ndarray) -> np.ndarray:
-        if getattr(self.model_, "is_baseline", False):
-            return np.asarray(self.model_.score_samples(xp), np.float64).reshape(len(xp))
         n, block = len(xp), self._score_block()
         padded = -(-n // block) * block
         if padded > n:  # zeros are finite and each sample is scored on its own, so they change nothing else

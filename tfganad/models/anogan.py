@@ -84,6 +84,7 @@ class AnoGAN(GANDetector):
         if int(search_batch_size) < 1:
             raise ConfigError(f"search_batch_size must be >= 1, got {search_batch_size!r}")
         self.discriminator_term = discriminator_term
+        self._feature_term = discriminator_term == "fm"  # resolved once: the search branches on no string
         self.score_weight = float(score_weight)
         self.search_steps = int(search_steps)
         rates = search_learning_rate if isinstance(search_learning_rate, (list, tuple)) else [search_learning_rate]
@@ -119,7 +120,7 @@ class AnoGAN(GANDetector):
         x_hat = self.generator(z, training=False)
         logit, features = self.discriminator(x_hat, training=False)
         residual = l1_residual_score(x, x_hat)
-        if self.discriminator_term == "fm":
+        if self._feature_term:
             disc = feature_distance_score(real_features, features, ord=1)
         else:
             disc = bce_discriminator_score(logit)
@@ -131,7 +132,7 @@ class AnoGAN(GANDetector):
         z0 = tf.constant(initial_latents(self.seed, (self.latent_dim,), truncated=True))
         z0 = tf.broadcast_to(z0[None], [batch, self.latent_dim])
         real_features = None
-        if self.discriminator_term == "fm":
+        if self._feature_term:
             real_features = self.discriminator(x, training=False)[1]
         (z,), out = latent_search(lambda p: self._search_loss(x, real_features, p[0]), [z0], self.search_steps,
                                   [self._learning_rate], self.search_beta_1, self.search_beta_2,

@@ -65,6 +65,25 @@ SCORES = ("bce", "fm")
 SCORE_FORMS = ("convex", "sum")
 
 
+def _bce_generator_term(fake_logit, real_feat, fake_feat):
+    return bce_generator_loss(fake_logit)
+
+
+def _fm_generator_term(fake_logit, real_feat, fake_feat):
+    return feature_matching_loss(real_feat, fake_feat)
+
+
+def _sum_score(residual, discriminator, weight):
+    """Han et al. (AAAI 2021) eq. 10: L_r + β·L_D."""
+    return residual + weight * discriminator
+
+
+#: Generator-side training loss per `adversarial_loss` (feature matching replaces BCE for G only).
+_GENERATOR_LOSSES = {"bce": _bce_generator_term, "fm": _fm_generator_term}
+#: Residual/discriminator combination per `score_form`.
+_SCORE_COMBINES = {"convex": weighted_score, "sum": _sum_score}
+
+
 @keras.saving.register_keras_serializable(package="tfganad")
 @register_model("egbad")
 class EGBAD(AdversarialDetector):
@@ -133,6 +152,9 @@ class EGBAD(AdversarialDetector):
         self.residual_reduction = residual_reduction
         self.score = preset["score"]
         self.score_weight = float(score_weight)
+        # Names resolve to functions once, here: the traced step and the scores branch on no string.
+        self._generator_loss = _GENERATOR_LOSSES[self.adversarial_loss]
+        self._score_combine = _SCORE_COMBINES[score_form]
         self.filters = int(filters)
         self.dense_units = int(dense_units)
         self.dropout = float(dropout)
@@ -179,10 +201,7 @@ class EGBAD(AdversarialDetector):
         real_logit, real_feat = self.discriminator([x, z_enc], training=training)
         fake_logit, fake_feat = self.discriminator([x_gen, z], training=training)
         d_loss = bce_discriminator_loss(real_logit, fake_logit)
-        if self.adversarial_loss == "bce":
-            g_loss = bce_generator_loss(fake_logit)
-        else:
-            g_loss = feature_matching_loss(real_feat, fake_feat)
+        g_loss = self._generator_loss(fake_logit, real_feat, fake_feat)
         # Feature matching replaces the generator's loss only; the encoder keeps BCE (survey §3.2).
         e_loss = bce_encoder_loss(real_logit)
         out = {"d_loss": d_loss, "g_loss": g_loss}
@@ -206,9 +225,7 @@ class EGBAD(AdversarialDetector):
         }
 
     def _combine(self, residual, discriminator):
-        if self.score_form == "sum":
-            return residual + self.score_weight * discriminator
-        return weighted_score(residual, discriminator, self.score_weight)
+        return self._score_combine(residual, discriminator, self.score_weight)
 
     def reconstruct(self, x, training=False):
         return self.generator(self.encoder(x, training=training), training=training)

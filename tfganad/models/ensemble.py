@@ -124,6 +124,7 @@ class GANEnsemble(AdversarialDetector):
         self.discriminators = int(discriminators)
         self.schedule_arg = schedule
         self.schedule = schedule or DEFAULT_SCHEDULES.get(base, "random_pair")
+        self._all_pairs = self.schedule == "all_pairs"  # resolved once: the traced step compares no string
         self.epoch_multiplier_arg = epoch_multiplier
         if epoch_multiplier is not None:
             self.epoch_multiplier = int(epoch_multiplier)
@@ -241,7 +242,7 @@ class GANEnsemble(AdversarialDetector):
         return schedule
 
     def run_schedule(self, x):
-        if self.schedule == "all_pairs":
+        if self._all_pairs:
             return super().run_schedule(x)
         if tf.distribute.get_strategy().num_replicas_in_sync > 1:
             raise ConfigError("schedule 'random_pair' steps one pair inside tf.switch_case, which multi-replica "

@@ -100,6 +100,7 @@ class FAnoGAN(GANDetector):
         self.encoder_start_step = None if encoder_start_step is None else int(encoder_start_step)
         self.encoder_learning_rate = float(encoder_learning_rate)
         self.latent_prior = latent_prior
+        self._normal_prior = latent_prior == "normal"  # resolved once: sampling branches on no string
         # === Layers ===
         if self.is_image:
             self.encoder = critic_encoder(self.input_shape_, self.latent_dim, filters=self.filters, norm="batch")
@@ -148,7 +149,7 @@ class FAnoGAN(GANDetector):
         return generator_updates < self.gan_steps
 
     def sample_latent(self, batch_size):
-        if self.latent_prior == "normal":
+        if self._normal_prior:
             return super().sample_latent(batch_size)
         return 2.0 * self._sample_uniform(tf.stack([batch_size, self.latent_dim])) - 1.0
 

@@ -74,6 +74,11 @@ class GANDetector(AdversarialDetector):
         if float(gp_weight) < 0:
             raise ConfigError(f"gp_weight must be >= 0, got {gp_weight!r}")
         self.gp_weight = float(gp_weight)
+        # The objective resolves to functions once, here: the traced step branches on no string.
+        bce = self.adversarial_loss == "bce"
+        self._generator_loss = bce_generator_loss if bce else wgan_generator_loss
+        self._discriminator_loss = bce_discriminator_loss if bce else wgan_critic_loss
+        self._gradient_penalty = self.adversarial_loss == "wgan_gp" and self.gp_weight > 0
         self.filters = int(filters)
         self.critic_norm = critic_norm
         if critic_norm == "auto":
@@ -152,22 +157,16 @@ class GANDetector(AdversarialDetector):
             x_fake = tf.stop_gradient(x_fake)
         fake_logit, _ = self.discriminator(x_fake, training=training)
         if need_g:
-            if self.adversarial_loss == "bce":
-                out["g_loss"] = bce_generator_loss(fake_logit)
-            else:
-                out["g_loss"] = wgan_generator_loss(fake_logit)
+            out["g_loss"] = self._generator_loss(fake_logit)
         if need_d:
             real_logit, _ = self.discriminator(x, training=training)
-            if self.adversarial_loss == "bce":
-                out["d_loss"] = bce_discriminator_loss(real_logit, fake_logit)
-            else:
-                d_loss = wgan_critic_loss(real_logit, fake_logit)
-                if self.adversarial_loss == "wgan_gp" and self.gp_weight > 0:
-                    eps = self._sample_uniform(tf.reshape(batch, [1]))
-                    gp = gradient_penalty(lambda v: self.discriminator(v, training=training), x,
-                                          tf.stop_gradient(x_fake), eps)
-                    d_loss = d_loss + self.gp_weight * gp
-                out["d_loss"] = d_loss
+            d_loss = self._discriminator_loss(real_logit, fake_logit)
+            if self._gradient_penalty:
+                eps = self._sample_uniform(tf.reshape(batch, [1]))
+                gp = gradient_penalty(lambda v: self.discriminator(v, training=training), x,
+                                      tf.stop_gradient(x_fake), eps)
+                d_loss = d_loss + self.gp_weight * gp
+            out["d_loss"] = d_loss
         return out
 
     def compute_losses(self, x, training):

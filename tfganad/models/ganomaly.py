@@ -108,6 +108,15 @@ def resolve_case(case, options: dict, defaults: dict, cases: dict, model: str) -
     return preset
 
 
+def _bce_adversarial_term(fake_logit, real_feat, fake_feat):
+    return bce_generator_loss(fake_logit)
+
+
+def _fm_adversarial_term(fake_logit, real_feat, fake_feat):
+    """The paper's L_adv: per-sample paired feature matching."""
+    return paired_feature_matching_loss(real_feat, fake_feat)
+
+
 @keras.saving.register_keras_serializable(package="tfganad")
 @register_model("ganomaly")
 class GANomaly(AdversarialDetector):
@@ -159,6 +168,9 @@ class GANomaly(AdversarialDetector):
                 raise ConfigError(f"{key} must be >= 0, got {value!r}")
         self.case = case
         self.adversarial_loss = get_adversarial_loss(preset["adversarial_loss"])
+        # Resolved once, here: the traced step branches on no string.
+        self._adversarial_term = (_bce_adversarial_term if self.adversarial_loss == "bce"
+                                  else _fm_adversarial_term)
         self.score = preset["score"]
         self.score_name = self.score
         self.adversarial_weight = float(adversarial_weight)
@@ -211,10 +223,7 @@ class GANomaly(AdversarialDetector):
         z_hat = self.second_encoder(x_hat, training=training)
         real_logit, real_feat = self.discriminator(x, training=training)
         fake_logit, fake_feat = self.discriminator(x_hat, training=training)
-        if self.adversarial_loss == "bce":
-            adv = bce_generator_loss(fake_logit)
-        else:
-            adv = paired_feature_matching_loss(real_feat, fake_feat)
+        adv = self._adversarial_term(fake_logit, real_feat, fake_feat)
         con = l1_reconstruction_loss(x, x_hat)
         enc = l2_reconstruction_loss(z, z_hat)
         g_loss = self.adversarial_weight * adv + self.contextual_weight * con + self.encoder_weight * enc

@@ -114,11 +114,12 @@ def write_report(out_dir, summary: dict, y_true, scores, grid=None) -> pathlib.P
     if len(summary.get("metrics_by_score", {})) > 1:
         lines += ["", "All score variants (same trained weights; AUPRC = average precision, AUPRC trapz = "
                   "auc(recall, precision) as the survey/EGBAD code):", "",
-                  "| score | AUROC | AUPRC | AUPRC trapz |", "|---|---|---|---|"]
+                  "| score | AUROC | AUPRC | AUPRC trapz | F1 at contamination |", "|---|---|---|---|---|"]
         for name, mm in summary["metrics_by_score"].items():
-            # Results written before auprc_trapz existed lack it.
+            # Results written before auprc_trapz (or the per-score F1) existed lack them.
             trapz = f"{mm['auprc_trapz']:.4f}" if "auprc_trapz" in mm else "–"
-            lines.append(f"| {name} | {mm['auroc']:.4f} | {mm['auprc']:.4f} | {trapz} |")
+            f1 = f"{mm['f1_at_contamination']:.4f}" if "f1_at_contamination" in mm else "–"
+            lines.append(f"| {name} | {mm['auroc']:.4f} | {mm['auprc']:.4f} | {trapz} | {f1} |")
     lines.append("")
     lines += [f"![{img}]({img})" for img in images]
     path = out_dir / "report.md"

@@ -8,48 +8,27 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import pathlib
-import platform
 import shutil
-import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfganad.config import PRECISIONS, STRATEGIES, Recipe, dump_recipe
-from tfganad.data import AnomalyData, eval_dataset, load_data, train_dataset
-from tfganad.errors import ConfigError, TrainingError
-from tfganad.preprocessing import preprocessor_for
+from tfganad.data import AnomalyData, load_data
+from tfganad.errors import ConfigError
 from tfganad.registry import get_model_class
-from tfganad.scores.normalizers import ScoreNormalizer
-from tfganad.training import metrics as M
-from tfganad.training.callbacks import (
-    BestCheckpoint,
-    EMAValidation,
-    GuardedBackup,
-    ImageSummaries,
-    NaNGuard,
-    PreserveNoise,
-    TestMonitor,
-    ValidationPlaceholders,
-    backed_up_epoch,
-    score_batches,
-    validation_epochs,
+from tfganad.training.evaluate import CaseResult, evaluate_case, versions  # noqa: F401  (runner.versions)
+from tfganad.training.fit import (  # noqa: F401  (re-exported: runner.selection_rule, ...)
+    FaultInjection,
+    as_scorer,
+    check_free_space,
+    fit_keras_case,
+    selection_rule,
+    set_aside_unbacked_epochs,
 )
-from tfganad.training.io import (
-    KILL_ENV,
-    atomic_path,
-    atomic_write_json,
-    fault_point,
-    new_run_dir,
-    remove_partials,
-    save_test_scores,
-    write_table,
-)
-from tfganad.training.performance import check_bf16, resolve_steps_per_execution
-from tfganad.training.report import write_report
+from tfganad.training.io import atomic_write_json, new_run_dir, remove_partials, write_table
+from tfganad.training.performance import check_bf16
 
 
 def resolve_precision(name: str, warn: bool = False) -> str:
@@ -83,18 +62,6 @@ def resolve_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def selection_rule(criterion: str) -> tuple:
-    """(logs key, mode, uses test labels) for a `train.selection` value."""
-    if criterion == "last":
-        return None, None, False
-    if criterion in ("test_auroc", "test_auprc"):
-        return criterion, "max", True
-    if criterion.startswith("val_"):
-        return criterion, "min", False
-    raise ConfigError(f"unknown train.selection {criterion!r}; allowed: val_score, val_<loss> (e.g. val_g_loss), "
-                      f"last, test_auroc, test_auprc (the last two use test labels and are marked so)")
-
-
 @contextlib.contextmanager
 def precision_policy(name: str):
     """Sets the global Keras dtype policy for the duration of a run."""
@@ -104,16 +71,6 @@ def precision_policy(name: str):
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
-
-
-def versions() -> dict:
-    """Package versions recorded with every result."""
-    import sklearn
-
-    from tfganad.version import __version__
-
-    return {"tfganad": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__, "python": platform.python_version()}
 
 
 def build_model(recipe: Recipe, input_shape):
@@ -128,239 +85,31 @@ def build_model(recipe: Recipe, input_shape):
     return cls(input_shape=list(input_shape), **params)
 
 
-def check_free_space(case_dir: pathlib.Path, model) -> None:
-    """TrainingError naming the folder and the space needed when the disk cannot hold the run's files.
-
-    Estimate: the weights with their optimizer state in two backup generations, the best checkpoint,
-    model.keras and the SavedModel (about 12 copies of the float32 weights), plus 4 MB of logs,
-    report figures and results.
-    """
-    need = 12 * 4 * int(model.count_params()) + 4 * 2**20
-    free = shutil.disk_usage(case_dir).free
-    if free < need:
-        raise TrainingError(f"not enough free space in {str(case_dir)!r}: this run needs about {need / 2**20:.1f} MB, "
-                            f"{free / 2**20:.1f} MB are free; free some (then tfganad-train --resume "
-                            f"{str(case_dir)!r}) or choose another --output-dir")
-
-
-class FaultInjection(keras.callbacks.Callback):
-    """Test hook: the `epoch` phase of `TFGANAD_TEST_KILL_AT` (SIGKILL after a training step mid-epoch)."""
-
-    def __init__(self):
-        super().__init__()
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch + 1
-
-    def on_train_batch_end(self, batch, logs=None):
-        fault_point("epoch", self.epoch)
-
-
-def _read_history(path: pathlib.Path) -> dict:
-    """Per-epoch logs written by CSVLogger (complete across resumed runs) → {key: [values]}."""
-    import csv
-
-    if not path.is_file():
-        return {}
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out: dict = {}
-    for row in rows:
-        for key, value in row.items():
-            if key == "epoch":
-                continue
-            try:
-                out.setdefault(key, []).append(float(value))
-            except (TypeError, ValueError):
-                out.setdefault(key, []).append(float("nan"))
-    return out
-
-
-def set_aside_unbacked_epochs(history_path: pathlib.Path, backed_up: int) -> None:
-    """Moves the history rows of epochs after the last backup to `history.unbacked.csv`.
-
-    A resumed run restarts after its last backup (`train.backup_every`), so those epochs run again
-    and get new rows; the old rows are kept aside, not deleted.
-    """
-    if not history_path.is_file():
-        return
-    lines = history_path.read_text().splitlines(keepends=True)
-    if len(lines) <= 1 + backed_up:
-        return
-    aside = history_path.with_name("history.unbacked.csv")
-    extra = lines[1 + backed_up:]
-    aside.write_text((aside.read_text() if aside.is_file() else lines[0]) + "".join(extra))
-    history_path.write_text("".join(lines[:1 + backed_up]))
-
-
 def train_case(recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, case: str = "") -> dict:
     """Trains, selects, calibrates, evaluates, reports and exports one configuration → summary dict.
 
-    An interrupted case resumes from its last backed-up epoch (`case_dir/backup`, written every
-    `train.backup_every` epochs with the optimizer state); the per-epoch history in `history.csv`
-    spans all attempts.
+    The model (a Keras model or a scikit-learn baseline, behind `fit.as_scorer`) trains through
+    its `fit_case`; calibration, metrics, report, files and metrics.json come from
+    `evaluate.evaluate_case`, the evaluation every front end shares. An interrupted case resumes from
+    its last backed-up epoch (`case_dir/backup`, written every `train.backup_every` epochs with the
+    optimizer state); the per-epoch history in `history.csv` spans all attempts.
     """
-    if getattr(get_model_class(recipe.model_name), "is_baseline", False):  # scikit-learn baselines
-        from tfganad.baselines import train_baseline
-        return train_baseline(recipe, data, case_dir, case)
     t = recipe.train
     case_dir.mkdir(parents=True, exist_ok=True)
     for folder in (case_dir, case_dir / "checkpoints", case_dir / "backup"):
         remove_partials(folder)  # leftovers of an interrupted attempt: never read, never kept
     dump_recipe(recipe, case_dir / "recipe.yaml")
-    monitor, mode, on_test = selection_rule(t.selection)
     keras.utils.set_random_seed(recipe.seed)
     precision = resolve_precision(t.precision, warn=True)
     with precision_policy(precision):
         strategy = resolve_strategy(t.strategy)
         with strategy.scope():
-            model = build_model(recipe, data.input_shape)
-            model.build_from_sample(data.x_val)  # fit never calls __call__; checkpoints need a built model
-            global_batch = t.batch_size * strategy.num_replicas_in_sync
-            spe = resolve_steps_per_execution(
-                t.steps_per_execution, model, global_batch,
-                t.steps_per_epoch or max(1, len(data.x_train) // min(global_batch, len(data.x_train))),
-                t.steps_per_epoch is not None)
-            model.compile(learning_rate=t.learning_rate, beta_1=t.beta_1, beta_2=t.beta_2,
-                          ema_momentum=t.ema_momentum, jit_compile=t.jit_compile, run_eagerly=t.run_eagerly,
-                          steps_per_execution=spe)
-        check_free_space(case_dir, model)
-        logs_dir = case_dir / "logs"
-        ckpt = case_dir / "checkpoints" / "best.weights.h5"
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        guard = NaNGuard()
-        test_monitor = TestMonitor(data.x_test, data.y_test, logs_dir / "test", every=t.eval_every,
-                                   batch_size=recipe.evaluation.batch_size)
-        callbacks = [PreserveNoise(), EMAValidation(enter=True), guard, test_monitor,
-                     ImageSummaries(logs_dir / "images", data.x_test[np.argsort(data.y_test, kind="stable")][
-                         np.linspace(0, len(data.x_test) - 1, recipe.evaluation.image_grid).astype(int)],
-                         data.x_val, data.x_test, data.y_test, every=t.eval_every,
-                         batch_size=recipe.evaluation.batch_size),
-                     keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False),
-                     ValidationPlaceholders()]
-        if os.environ.get(KILL_ENV):
-            callbacks.append(FaultInjection())
-        history_path = case_dir / "history.csv"
-        backup_dir = case_dir / "backup"
-        set_aside_unbacked_epochs(history_path, backed_up_epoch(backup_dir))
-        epochs_before = len(next(iter(_read_history(history_path).values()), []))
-        previous = _read_history(history_path).get(monitor or "", [])
-        previous = [v for v in previous if np.isfinite(v)]
-        if monitor:
-            # On resume, only an improvement over the epochs before the interruption replaces best.weights.h5.
-            best = (min(previous) if mode == "min" else max(previous)) if previous and ckpt.exists() else None
-            callbacks.append(BestCheckpoint(str(ckpt), monitor=monitor, mode=mode,
-                                            save_best_only=True, save_weights_only=True,
-                                            initial_value_threshold=best))
-        callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), EMAValidation(enter=False),
-                      GuardedBackup(guard, str(backup_dir), every=t.backup_every, last_epoch=t.epochs * int(
-                          getattr(model, "epoch_multiplier", 1))), ValidationPlaceholders(enter=False)]
-        train_ds = train_dataset(data.x_train, t.batch_size * strategy.num_replicas_in_sync, recipe.seed,
-                                 t.shuffle_buffer)
-        val_ds = eval_dataset(data.x_val, recipe.evaluation.batch_size)
-        start = time.perf_counter()
-        # A GAN ensemble's random-pair schedule steps each member once in max(I, J) steps: it trains
-        # that many times the recipe's epochs, the ensemble paper's rule (Table 5, "(*3)").
-        epoch_multiplier = int(getattr(model, "epoch_multiplier", 1))
-        total_epochs = t.epochs * epoch_multiplier
-        model.fit(train_ds, epochs=total_epochs, steps_per_epoch=t.steps_per_epoch,
-                  validation_data=val_ds, validation_freq=validation_epochs(total_epochs, t.validation_every),
-                  callbacks=callbacks, verbose=t.verbose, shuffle=False)
-        train_seconds = time.perf_counter() - start
-        history = _read_history(history_path)
-        epochs_run = len(next(iter(history.values()), []))
-        selected_epoch = epochs_run
-        if guard.message and not (monitor and ckpt.exists()):
-            raise TrainingError(f"{guard.message.split(';')[0]}; no checkpoint was saved before it. Lower "
-                                f"train.learning_rate or check the data")
-        if monitor and ckpt.exists() and monitor in history:
-            # Epochs without a value (not validated, train.validation_every > 1) are never selected.
-            values = np.asarray(history[monitor], np.float64)
-            if np.any(np.isfinite(values)):
-                values = np.where(np.isfinite(values), values, np.inf if mode == "min" else -np.inf)
-                selected_epoch = int(np.argmin(values) if mode == "min" else np.argmax(values)) + 1
-            model.load_weights(str(ckpt))  # saved with EMA weights in place (EMAValidation order)
-        elif model.has_ema():
-            model.finalize_ema()
-        # Calibration from normal validation scores only: no test information.
-        val_scores = score_batches(model, data.x_val, recipe.evaluation.batch_size)
-        bad = int(np.sum(~np.isfinite(val_scores[model.score_name])))
-        if bad:
-            raise TrainingError(f"the trained model gives {bad} non-finite validation scores: training diverged "
-                                f"(train.learning_rate={t.learning_rate} may be too high)")
-        normalizer = ScoreNormalizer(recipe.evaluation.normalizer).fit(val_scores[model.score_name])
-        threshold = float(np.quantile(val_scores[model.score_name], recipe.evaluation.threshold_quantile))
-        model.set_calibration(normalizer.offset, normalizer.scale, threshold)
-        # Same weights as at the last test monitor or histogram: served from score_batches' cache.
-        test_scores = score_batches(model, data.x_test, recipe.evaluation.batch_size)
-        save_test_scores(case_dir / "test_scores.npz", data.y_test, test_scores)
-        contamination = recipe.evaluation.contamination
-        if contamination is None:
-            contamination = data.contamination
-        main = test_scores[model.score_name]
-        metrics = M.evaluate_scores(data.y_test, main, contamination, threshold)
-        by_score = {name: M.ranking_metrics(data.y_test, s)
-                    for name, s in test_scores.items() if np.all(np.isfinite(s))}
-        summary = {
-            "recipe": recipe.name, "case": case, "model": recipe.model_name, "score": model.score_name,
-            "data": f"{recipe.data.source}/{data.info.get('protocol')}",
-            "selection": t.selection, "selected_on_test": on_test, "selected_epoch": selected_epoch,
-            "epochs_run": epochs_run, "epoch_multiplier": epoch_multiplier, "train_seconds": train_seconds,
-            "precision": precision, "steps_per_execution": spe,
-            "threshold": threshold, "normalizer": {"kind": normalizer.kind, "offset": normalizer.offset,
-                                                   "scale": normalizer.scale},
-            "metrics": metrics, "metrics_by_score": by_score, "history": history,
-            "test_monitor": test_monitor.history, "stopped": guard.message, "seed": recipe.seed,
-            "data_summary": data.summary(), "versions": versions(),
-            "epochs_before_resume": epochs_before,
-            "train_images_per_second": ((epochs_run - epochs_before) * (t.steps_per_epoch or len(data.x_train) // min(
-                t.batch_size, len(data.x_train))) * t.batch_size) / max(train_seconds, 1e-9),
-        }
-        model.build_from_sample(data.x_val)
-        grid = None
-        if model.is_image:
-            order = np.argsort(data.y_test, kind="stable")
-            pick = np.concatenate([order[:4], order[-4:]])
-            rec = model.reconstruct(data.x_test[pick])
-            if rec is not None:
-                grid = (data.x_test[pick], np.asarray(rec), data.y_test[pick])
-        if model.is_image:
-            from tfganad.training.maps import evaluate_maps
-
-            maps = evaluate_maps(model, data, case_dir / "report", recipe.evaluation.batch_size)
-            metrics.update(maps.pop("metrics", {}))  # pixel_auroc, pixel_pro (with ground-truth masks)
-            if maps:
-                summary["anomaly_maps"] = maps
-        write_report(case_dir / "report", summary, data.y_test, main, grid)
-        fault_point("report")
-        # The fitted raw → model-input preprocessing travels with the model (.keras and SavedModel); data
-        # not made by load_data (a hand-built AnomalyData) records none: that export takes model inputs.
-        if "preprocessing" in data.info:
-            model.attach_preprocessor(preprocessor_for(data))
-        if recipe.export.keras_file:
-            atomic_path(case_dir / "model.keras", lambda tmp: model.save(tmp), suffix=".keras")
-        if recipe.export.enabled:
-            from tfganad.export import export_saved_model
-            from tfganad.export.saved_model import write_preprocessing
-
-            name = recipe.export.name or recipe.model_name
-            # This case has no metrics.json yet, so an export already here is this run's own, left
-            # unfinished by an earlier version's kill: replace it (new exports appear only complete).
-            remove_partials(case_dir / "saved_model" / name)
-            if (case_dir / "saved_model" / name / "1").exists():
-                shutil.rmtree(case_dir / "saved_model" / name / "1")
-
-            def publish(tmp):
-                write_preprocessing(tmp, recipe.data, data)
-                fault_point("export")
-
-            path = export_saved_model(model, case_dir / "saved_model", name=name, before_publish=publish)
-            summary["saved_model"] = str(path)
-        atomic_write_json(case_dir / "metrics.json", summary)
+            scorer = as_scorer(build_model(recipe, data.input_shape), recipe.evaluation.batch_size)
+        fit = scorer.fit_case(recipe, data, case_dir, strategy, precision)
+        result = evaluate_case(scorer, recipe, data, case_dir, case, fit)
     # The case is complete: its resume state is no longer needed.
     shutil.rmtree(case_dir / "backup", ignore_errors=True)
-    return summary
+    return result.to_json()
 
 
 def resume(run_dir, echo=print, hparams=None) -> dict:
@@ -436,15 +185,13 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False, hparams=
             H.write_experiment(run_dir / "hparams", hp_spec, H.metric_keys(subs))
         H.write_session(case_dir, sub, summary, hp_spec)
         summaries.append(summary)
-        m = summary["metrics"]
-        row = {"case": case or "-", "model": summary["model"], "score": summary["score"],
-               "selection": summary["selection"], "selected_on_test": summary["selected_on_test"],
-               "selected_epoch": summary["selected_epoch"], "auroc": m["auroc"], "auprc": m["auprc"],
-               "auprc_trapz": m.get("auprc_trapz"),
-               "f1_at_contamination": m.get("f1_at_contamination"),
-               "f1_at_val_threshold": m.get("f1_at_val_threshold"),
-               "train_seconds": round(summary["train_seconds"], 2), "seed": summary["seed"]}
+        row = CaseResult.from_json(summary).results_row()
         rows.append(row)
         write_table(run_dir / "results.csv", rows)
         atomic_write_json(run_dir / "results.json", rows)
     return {"run_dir": str(run_dir), "results": rows, "summaries": summaries}
+
+
+__all__ = ["FaultInjection", "build_model", "check_free_space", "fit_keras_case", "precision_policy", "resolve_precision",
+           "resolve_strategy", "resolve_strategy_name", "resume", "run", "selection_rule", "set_aside_unbacked_epochs",
+           "train_case", "versions"]
