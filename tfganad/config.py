@@ -71,6 +71,11 @@ class TrainSpec:
     #: steps per compiled call (Keras `steps_per_execution`); `auto` groups the sub-millisecond steps
     #: of small MLPs (tfganad.training.performance) and keeps 1 for conv models; results are the same
     steps_per_execution: Union[int, str] = 1
+    #: TensorFlow's CPU thread pools (`tf.config.threading`; 0 = TensorFlow's default); `auto` gives row
+    #: models (MLPs) one thread per op and all cores to run ops side by side, and image models the
+    #: defaults (tfganad.training.performance.auto_threads); results are the same
+    intra_op_threads: Union[int, str] = "auto"
+    inter_op_threads: Union[int, str] = "auto"
     verbose: int = 1
     shuffle_buffer: int = 10000
 
@@ -79,8 +84,10 @@ class TrainSpec:
             raise ConfigError(f"train.validation_every must be at least 1, got {self.validation_every}")
         if self.backup_every < 1:
             raise ConfigError(f"train.backup_every must be at least 1, got {self.backup_every}")
-        from tfganad.training.performance import validate_steps_per_execution
+        from tfganad.training.performance import validate_steps_per_execution, validate_threads
         validate_steps_per_execution(self.steps_per_execution)
+        validate_threads("intra_op_threads", self.intra_op_threads)
+        validate_threads("inter_op_threads", self.inter_op_threads)
 
 
 @dataclasses.dataclass(frozen=True)

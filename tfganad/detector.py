@@ -413,6 +413,11 @@ class Detector(BaseEstimator):
                                                                        ("image", "tabular"))]
             raise ConfigError(f"model {self.model!r} supports {' and '.join(kinds)} inputs only, got {kind} data "
                               f"of shape {x.shape}; models for {kind} data: {', '.join(fits)}")
+        if issubclass(cls, keras.Model):
+            from tfganad.training.performance import configure_threads
+
+            # As tfganad-train does; a no-op once TensorFlow has run an op in this process.
+            configure_threads("auto", "auto", rows=kind == "tabular")
         self._fit_preprocessing(x)
         xp = self._transform(x)
         params = dict(self._model_params)

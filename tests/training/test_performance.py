@@ -116,3 +116,47 @@ def test_runner_auto_steps_per_execution_gives_the_same_scores(tmp_path):
     assert scores[1][0] == 1 and scores["auto"][0] > 1
     for key in scores[1][1].files:
         np.testing.assert_allclose(scores["auto"][1][key], scores[1][1][key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_auto_threads_give_row_models_one_thread_per_op_and_images_the_defaults():
+    assert P.auto_threads(rows=True, cores=2) == (1, 2)
+    assert P.auto_threads(rows=True, cores=16) == (1, 16)
+    assert P.auto_threads(rows=False, cores=2) == (0, 0)
+    assert P.auto_threads(rows=True, cores=2, has_gpu=True) == (0, 0)
+
+
+@pytest.mark.parametrize("key,bad", [("intra_op_threads", -1), ("inter_op_threads", "many"),
+                                     ("intra_op_threads", 1.5), ("inter_op_threads", True)])
+def test_recipe_rejects_bad_thread_counts(key, bad):
+    with pytest.raises(ConfigError, match=f"train.{key}"):
+        recipe_from_dict({"model": {"name": "egbad"}, "data": {"source": "digits"}, "train": {key: bad}})
+
+
+_THREADS_CHILD = r"""
+import logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(levelname)s %(message)s")
+from tfganad.training.performance import configure_threads
+import tensorflow as tf
+print("rows", configure_threads("auto", "auto", rows=True))
+print("applied", tf.config.threading.get_intra_op_parallelism_threads(),
+      tf.config.threading.get_inter_op_parallelism_threads())
+tf.constant(1.0) + 1.0  # TensorFlow now runs: the pools are fixed
+print("later", configure_threads(2, 2, rows=False))
+print("again", configure_threads(2, 2, rows=False))
+"""
+
+
+def test_configure_threads_sets_the_pools_before_tensorflow_runs_and_warns_once_after(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", _THREADS_CHILD], capture_output=True, text=True, env=env,
+                         timeout=120, check=True).stdout
+    cores = os.cpu_count()
+    assert f"rows (1, {cores})" in out
+    assert f"applied 1 {cores}" in out
+    assert f"later (1, {cores})" in out and f"again (1, {cores})" in out
+    assert out.count("WARNING train.intra_op_threads/inter_op_threads") == 1, out
+    assert "stay (1, 2) instead of (2, 2)" in out or cores != 2

@@ -138,6 +138,8 @@ class CaseResult:
     train_images_per_second: float
     epoch_multiplier: Optional[int] = None
     steps_per_execution: Optional[int] = None
+    #: TensorFlow's CPU thread pools during training, [intra_op, inter_op] (0 = TensorFlow's default)
+    cpu_threads: Optional[list] = None
     score_seconds: Optional[float] = None
     baseline: Optional[bool] = None
     n_fit: Optional[int] = None
@@ -145,7 +147,7 @@ class CaseResult:
     anomaly_maps: Optional[dict] = None
     saved_model: Optional[str] = None
 
-    _OPTIONAL = ("epoch_multiplier", "steps_per_execution", "score_seconds", "baseline", "n_fit", "model_params",
+    _OPTIONAL = ("epoch_multiplier", "steps_per_execution", "cpu_threads", "score_seconds", "baseline", "n_fit", "model_params",
                  "anomaly_maps", "saved_model")
 
     def to_json(self) -> dict:

@@ -12,6 +12,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from tfganad.config import Recipe
 from tfganad.data import AnomalyData
@@ -187,7 +188,9 @@ def fit_keras_case(scorer, recipe: Recipe, data: AnomalyData, case_dir: pathlib.
         test_monitor=test_monitor.history, stopped=guard.message, epochs_before_resume=epochs_before,
         train_images_per_second=((epochs_run - epochs_before) * (t.steps_per_epoch or len(data.x_train) // min(
             t.batch_size, len(data.x_train))) * t.batch_size) / max(train_seconds, 1e-9),
-        extra={"epoch_multiplier": epoch_multiplier, "steps_per_execution": spe},
+        extra={"epoch_multiplier": epoch_multiplier, "steps_per_execution": spe,
+               "cpu_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
+                               tf.config.threading.get_inter_op_parallelism_threads()]},
         hint=f": training diverged (train.learning_rate={t.learning_rate} may be too high)")
 
 

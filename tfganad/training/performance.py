@@ -1,13 +1,15 @@
-"""Throughput settings chosen per machine and model: steps per execution and the bf16 guard.
+"""Throughput settings chosen per machine and model: steps per execution, CPU threads and the bf16 guard.
 
-Neither changes what a model computes: `steps_per_execution` only groups steps into one compiled call
-(the same steps in the same order), and the bf16 guard only warns.
+None changes what a model computes: `steps_per_execution` only groups steps into one compiled call
+(the same steps in the same order), the thread pools only decide which core runs an op, and the bf16
+guard only warns.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import pathlib
 import platform
 
@@ -126,3 +128,72 @@ def resolve_steps_per_execution(value, model, batch_size: int, steps_per_epoch: 
         raise ConfigError(f"train.steps_per_execution={value} does not divide train.steps_per_epoch="
                           f"{steps_per_epoch}: each epoch would run extra steps; use a divisor or 'auto'")
     return int(value)
+
+
+def validate_threads(key: str, value) -> None:
+    """ConfigError unless `value` is 'auto' or an integer >= 0 (0: TensorFlow's own default)."""
+    if value == "auto":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"train.{key} must be 'auto' or an integer >= 0 (0 = TensorFlow's default), got {value!r}")
+
+
+def auto_threads(rows: bool, cores=None, has_gpu: bool = False) -> tuple:
+    """(intra_op, inter_op) thread counts for `train.intra_op_threads/inter_op_threads: auto`.
+
+    A row model's (MLP) step is thousands of ops of microseconds each (KDD99 ALAD: about 4,000 per step
+    at batch 50). Splitting such an op over an intra-op pool costs more than the op; one thread per op and
+    an inter-op pool of all cores instead runs independent ops (the discriminators' and the encoder's
+    branches, the players' optimizer updates) side by side: ALAD KDD99 trained 1.97x faster on 2 cores
+    (benchmarks/results/throughput.md). Image models keep TensorFlow's defaults (0, 0): their
+    convolutions need the intra-op pool. With a GPU the CPU pools are left alone too.
+    """
+    if has_gpu or not rows:
+        return 0, 0
+    cores = int(cores or os.cpu_count() or 1)
+    return 1, max(1, cores)
+
+
+def configure_threads(intra, inter, rows: bool) -> tuple:
+    """Sets TensorFlow's CPU thread pools for this process from `train.intra_op_threads/inter_op_threads`.
+
+    The pools can only be set before TensorFlow runs its first op, so the first configured run of a
+    process decides. `auto` also leaves pools that someone already set (a sweep worker's share of the
+    cores) alone. An explicit value that can no longer be applied logs one warning.
+
+    Args:
+        intra: `train.intra_op_threads` ('auto' or an integer >= 0).
+        inter: `train.inter_op_threads` ('auto' or an integer >= 0).
+        rows: True when the model trains on rows (an MLP), False for images.
+
+    Returns:
+        the (intra, inter) pools in effect afterwards (0 = TensorFlow's default).
+    """
+    import tensorflow as tf
+
+    validate_threads("intra_op_threads", intra)
+    validate_threads("inter_op_threads", inter)
+    threading = tf.config.threading
+    current = (threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads())
+    if "auto" in (intra, inter):
+        if current != (0, 0) and intra == "auto" and inter == "auto":
+            return current  # set by the process's owner (a sweep worker): keep it
+        auto = auto_threads(rows, has_gpu=bool(tf.config.list_physical_devices("GPU")))
+        intra = auto[0] if intra == "auto" else intra
+        inter = auto[1] if inter == "auto" else inter
+    wanted = (int(intra), int(inter))
+    if wanted == current:
+        return current
+    try:
+        threading.set_intra_op_parallelism_threads(wanted[0])
+        threading.set_inter_op_parallelism_threads(wanted[1])
+    except RuntimeError:
+        # TensorFlow already ran an op in this process (a notebook, an earlier case): the pools are fixed.
+        message = (f"train.intra_op_threads/inter_op_threads: TensorFlow is already running in this process, "
+                   f"so its thread pools stay {current} instead of {wanted} (0 = default); start a new "
+                   f"process to change them")
+        if message not in _warned:
+            _warned.add(message)
+            (log.warning if wanted != (0, 0) else log.debug)(message)
+        return current
+    return wanted

@@ -28,7 +28,7 @@ from tfganad.training.fit import (  # noqa: F401  (re-exported: runner.selection
     set_aside_unbacked_epochs,
 )
 from tfganad.training.io import atomic_write_json, new_run_dir, remove_partials, write_table
-from tfganad.training.performance import check_bf16
+from tfganad.training.performance import check_bf16, configure_threads
 
 
 def resolve_precision(name: str, warn: bool = False) -> str:
@@ -147,12 +147,16 @@ def run(recipe: Recipe, run_dir=None, echo=print, resume: bool = False, hparams=
 
     # Load the data and check every case builds before anything is written, so a bad recipe or a
     # missing data set leaves no half-made run directory behind.
-    for case in cases:
+    for i, case in enumerate(cases):
         sub = recipe.for_case(case) if case else recipe
         resolve_precision(sub.train.precision)
         resolve_strategy_name(sub.train.strategy)
         selection_rule(sub.train.selection)
-        build_model(sub, data_for(sub).input_shape)
+        input_shape = data_for(sub).input_shape
+        if i == 0:
+            # Before the first model is built: TensorFlow's thread pools are fixed once an op has run.
+            configure_threads(sub.train.intra_op_threads, sub.train.inter_op_threads, rows=len(input_shape) == 1)
+        build_model(sub, input_shape)
     if resume:
         run_dir = pathlib.Path(run_dir)
     elif run_dir:
