@@ -59,11 +59,17 @@ def test_tensorboard_has_losses_validation_images_histograms(trained):
         acc.Reload()
         return set(acc.Tags()["tensors"])
 
-    assert {"epoch_d_loss", "epoch_g_loss", "epoch_e_loss"} <= tags("train")
+    assert {"epoch_d_loss", "epoch_g_loss", "epoch_e_loss", "learning_rate/d", "iterations/e"} <= tags("train")
     assert {"epoch_score", "epoch_g_loss"} <= tags("validation")
-    assert {"x", "reconstruction", "generated", "scores/test_normal", "scores/test_anomalous",
-            "learning_rate/d"} <= tags("images")
+    assert {"x", "reconstruction", "generated", "scores/test_normal", "scores/test_anomalous"} <= tags("images")
     assert "epoch_test_auroc" in tags("test")
+    # NaN placeholders of epochs without validation / evaluation are not plotted.
+    import tensorflow as tf
+
+    acc = EventAccumulator(str(run_dir / "logs" / "train"), size_guidance={"tensors": 0})
+    acc.Reload()
+    values = [float(tf.make_ndarray(e.tensor_proto)) for tag in acc.Tags()["tensors"] for e in acc.Tensors(tag)]
+    assert values and all(np.isfinite(values)) and "epoch_val_score" not in tags("train")
 
 
 def test_existing_run_dir_is_never_overwritten(trained):

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfganad.models import EGBAD
 from tfganad.training.callbacks import (
@@ -172,3 +173,51 @@ def test_placeholders_reach_the_csv_but_not_the_progress_line():
     fill.on_epoch_end(2, logs)
     drop.on_epoch_end(2, logs)
     assert set(logs) == {"loss", "val_loss"}
+
+
+def test_ema_validation_swaps_only_on_epochs_whose_callbacks_read_the_weights(ema_model):
+    variables = ema_model.trainable_variables
+    raw = _values(variables)
+    with ema_model.ema_weights():
+        ema = _values(variables)
+    enter = EMAValidation(enter=True, when=lambda epoch, logs: (epoch + 1) % 2 == 0 or "val_score" in logs)
+    leave = enter.exit_twin()
+    for cb in (enter, leave):
+        cb.set_model(ema_model)
+    seen = []
+    for epoch, logs in ((0, {}), (1, {}), (2, {"val_score": 1.0}), (4, {})):
+        enter.on_epoch_end(epoch, logs)
+        seen.append(_same(_values(variables), ema))
+        leave.on_epoch_end(epoch, logs)
+        assert _same(_values(variables), raw)  # training always goes on from the raw weights
+    assert seen == [False, True, True, False]
+
+
+def test_epoch_scalars_write_keras_tensorboard_layout_in_one_call_without_placeholders(ema_model, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from tfganad.training.callbacks import EpochScalars, add_placeholders
+
+    cb = EpochScalars(tmp_path)
+    cb.set_model(ema_model)
+    logs = {"d_loss": 0.5, "g_loss": np.float32(1.5), "val_score": 2.0}
+    cb.on_epoch_end(0, dict(logs))
+    later = {"d_loss": 0.25, "g_loss": 1.0}
+    add_placeholders(ema_model, later, ["val_score", "test_auroc"])
+    cb.on_epoch_end(1, later)
+    cb.on_train_end()
+
+    def scalars(run):
+        acc = EventAccumulator(str(tmp_path / run), size_guidance={"tensors": 0})
+        acc.Reload()
+        return {tag: [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+                for tag in acc.Tags()["tensors"]}
+
+    train, val = scalars("train"), scalars("validation")
+    assert train["epoch_d_loss"] == [(1, 0.5), (2, 0.25)]
+    assert train["epoch_g_loss"] == [(1, 1.5), (2, 1.0)]
+    assert val == {"epoch_score": [(1, 2.0)]}  # the NaN placeholder of epoch 2 is not written
+    assert "epoch_test_auroc" not in train
+    for p in ema_model.players:
+        assert train[f"iterations/{p}"][-1] == (2, float(ema_model.player_optimizers[p].iterations.numpy()))
+        assert f"learning_rate/{p}" in train

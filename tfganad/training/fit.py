@@ -21,6 +21,7 @@ from tfganad.errors import ConfigError, TrainingError
 from tfganad.training.callbacks import (
     BestCheckpoint,
     EMAValidation,
+    EpochScalars,
     GuardedBackup,
     ImageSummaries,
     NaNGuard,
@@ -139,12 +140,24 @@ def fit_keras_case(scorer, recipe: Recipe, data: AnomalyData, case_dir: pathlib.
     guard = NaNGuard()
     test_monitor = TestMonitor(data.x_test, data.y_test, logs_dir / "test", every=t.eval_every,
                                batch_size=recipe.evaluation.batch_size)
-    callbacks = [PreserveNoise(), EMAValidation(enter=True), guard, test_monitor,
+    # A GAN ensemble's random-pair schedule steps each member once in max(I, J) steps: it trains
+    # that many times the recipe's epochs, the ensemble paper's rule (Table 5, "(*3)").
+    epoch_multiplier = scorer.epoch_multiplier
+    total_epochs = t.epochs * epoch_multiplier
+
+    def reads_weights(epoch, logs):
+        """Whether an epoch-end callback reads the weights: evaluation, backup, a possible checkpoint."""
+        done = epoch + 1
+        return (done % t.eval_every == 0 or done % t.backup_every == 0 or done == total_epochs
+                or any(k.startswith("val_") for k in logs))
+
+    ema_enter = EMAValidation(enter=True, when=reads_weights)
+    callbacks = [PreserveNoise(), ema_enter, guard, test_monitor,
                  ImageSummaries(logs_dir / "images", data.x_test[np.argsort(data.y_test, kind="stable")][
                      np.linspace(0, len(data.x_test) - 1, recipe.evaluation.image_grid).astype(int)],
                      data.x_val, data.x_test, data.y_test, every=t.eval_every,
-                     batch_size=recipe.evaluation.batch_size),
-                 keras.callbacks.TensorBoard(str(logs_dir), update_freq="epoch", write_graph=False),
+                     batch_size=recipe.evaluation.batch_size, write_rates=False),
+                 EpochScalars(logs_dir),
                  ValidationPlaceholders()]
     if os.environ.get(KILL_ENV):
         callbacks.append(FaultInjection())
@@ -160,11 +173,7 @@ def fit_keras_case(scorer, recipe: Recipe, data: AnomalyData, case_dir: pathlib.
         callbacks.append(BestCheckpoint(str(ckpt), monitor=monitor, mode=mode,
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=best))
-    # A GAN ensemble's random-pair schedule steps each member once in max(I, J) steps: it trains
-    # that many times the recipe's epochs, the ensemble paper's rule (Table 5, "(*3)").
-    epoch_multiplier = scorer.epoch_multiplier
-    total_epochs = t.epochs * epoch_multiplier
-    callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), EMAValidation(enter=False),
+    callbacks += [keras.callbacks.CSVLogger(str(history_path), append=True), ema_enter.exit_twin(),
                   GuardedBackup(guard, str(backup_dir), every=t.backup_every, last_epoch=total_epochs),
                   ValidationPlaceholders(enter=False)]
     start = time.perf_counter()
