@@ -7,6 +7,11 @@ img/s through `score_batches` (the runner's scoring path) with its own GFLOP/s, 
 of both (2.0 = both cores busy on a 2-core machine). For the Arrhythmia recipe it also runs the runner
 (`train_case`, all callbacks) and reports the share of each epoch spent outside the compiled steps.
 
+Row workloads (the KDD99 and Arrhythmia MLPs) run in child processes, because TensorFlow's thread pools
+are fixed per process: once with TensorFlow's default pools and once with the recipe's
+`train.intra_op_threads/inter_op_threads: auto` (one thread per op, all cores for independent ops),
+alternating, `--repeats` times each, so the two settings are compared within one run.
+
 It records the `lscpu` model and flags and the 1-minute load before and after, and refuses to start when
 the load is above 0.5 (`--allow-load` runs anyway and marks every result INVALID).
 
@@ -377,18 +382,111 @@ def epoch_overhead(epochs) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- main
+ROW_WORKLOADS = tuple(n for n, (_, shape, _) in WORKLOADS.items() if len(shape) == 1)
+
+
+def measure(name, quick, train_window, score_window) -> dict:
+    """One workload's row: train steps/s and GFLOP per step, scoring img/s (no % of peak yet)."""
+    row = {"workload": name, "recipe": WORKLOADS[name][0], "input_shape": list(WORKLOADS[name][1])}
+    try:
+        model, recipe, spe, batch = build(name, quick)
+        row.update(batch=batch, steps_per_execution=spe,
+                   params=int(sum(math.prod(v.shape) for v in model.trainable_variables)))
+        row.update({f"train_{k}": v for k, v in time_training(model, WORKLOADS[name][1], batch, spe,
+                                                               train_window).items()})
+        flops = fit_step_flops(model)
+        if flops is None or not math.isfinite(flops):  # Keras internals moved: trace the step again
+            flops = train_step_flops(model, batch, WORKLOADS[name][1])[0]
+        row["gflop_per_step"] = flops / 1e9
+        score_batch = recipe.evaluation.batch_size
+        max_n = 2000 if quick else 10000
+        sflops, sloop = score_flops(model, score_batch, WORKLOADS[name][1])
+        if sloop:
+            # A latent search (AnoGAN, ADGAN) runs hundreds of G/D passes per image: a few images
+            # suffice here; benchmarks/latent_search_throughput.py measures it in depth.
+            score_batch = max_n = 8 if quick else 16
+        row.update({f"score_{k}": v for k, v in time_scoring(model, WORKLOADS[name][1], score_batch,
+                                                             score_window, max_n).items()})
+        row["score_gflop_per_img"] = None if sloop else sflops / score_batch / 1e9
+    except Exception as exc:  # noqa: BLE001 - one broken workload must not lose the others
+        row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    return row
+
+
+def child(args) -> None:
+    """`--child`: one row workload (or the Arrhythmia runner) under `--threads`, one JSON line on stdout."""
+    import tensorflow as tf
+
+    from tfganad.training.performance import configure_threads
+
+    if args.threads == "auto":
+        configure_threads("auto", "auto", rows=True)
+    threads = [tf.config.threading.get_intra_op_parallelism_threads(),
+               tf.config.threading.get_inter_op_parallelism_threads()]
+    import tfganad  # noqa: F401
+
+    train_window, score_window = (1.5, 1.0) if args.quick else (10.0, 4.0)
+    if args.child == "arrhythmia_overhead":
+        out = epoch_overhead(args.epochs)
+    else:
+        out = measure(args.child, args.quick, train_window, score_window)
+    out.update(threads=args.threads, cpu_threads=threads)
+    print("CHILD_RESULT " + json.dumps(out, default=float), flush=True)
+
+
+def run_child(name, threads, quick, epochs=None) -> dict:
+    """Runs `child` in a fresh process (its own thread pools) → its result."""
+    cmd = [sys.executable, str(pathlib.Path(__file__).resolve()), "--child", name, "--threads", threads]
+    if quick:
+        cmd.append("--quick")
+    if epochs:
+        cmd += ["--epochs", str(epochs)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
+    for line in proc.stdout.splitlines():
+        if line.startswith("CHILD_RESULT "):
+            return json.loads(line[len("CHILD_RESULT "):])
+    return {"workload": name, "threads": threads, "error": (proc.stderr or proc.stdout)[-300:]}
+
+
+def _median_row(runs: list) -> dict:
+    """The run with the median train steps/s (its own scoring numbers), with every repeat's rate kept."""
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[-1]
+    ok.sort(key=lambda r: r["train_steps_per_s"])
+    row = dict(ok[len(ok) // 2])
+    row["train_steps_per_s_repeats"] = [r["train_steps_per_s"] for r in runs if "error" not in r]
+    row["score_img_per_s_repeats"] = [r.get("score_img_per_s") for r in runs if "error" not in r]
+    return row
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short windows and few epochs (smoke check)")
     parser.add_argument("--models", default=None, help=f"comma-separated subset of: {', '.join(WORKLOADS)}")
     parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--out-name", default="throughput", help="file stem of the results (default throughput)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="child runs per row workload and thread setting, alternating (median reported)")
+    parser.add_argument("--arrhythmia-epochs", type=int, default=1000,
+                        help="epochs of the Arrhythmia runner measurement with auto threads (default: the "
+                             "recipe's 1,000); the default-pools comparison runs a tenth of them")
     parser.add_argument("--allow-load", action="store_true",
                         help=f"run although the 1-minute load is above {MAX_LOAD}; results are marked INVALID")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", default="default", choices=("default", "auto"), help=argparse.SUPPRESS)
+    parser.add_argument("--epochs", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
     names = list(WORKLOADS) if not args.models else [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown --models {', '.join(unknown)}; allowed: {', '.join(WORKLOADS)}")
+    if args.repeats < 1 or args.arrhythmia_epochs < 2:
+        parser.error("--repeats must be >= 1 and --arrhythmia-epochs >= 2")
     load_start = load1()
     if load_start > MAX_LOAD and not args.allow_load:
         print(f"error: 1-minute load average is {load_start:.2f} > {MAX_LOAD}: the machine is busy and the "
@@ -412,37 +510,30 @@ def main():
     peak_start = matmul_peak(repeats=5 if args.quick else 20)
     rows = []
     for name in names:
+        if name in ROW_WORKLOADS:
+            runs = {"default": [], "auto": []}
+            for _ in range(args.repeats):
+                for threads in ("default", "auto"):
+                    print(f"{name} (threads {threads}) ...", flush=True)
+                    runs[threads].append(run_child(name, threads, args.quick))
+            for threads in ("default", "auto"):
+                row = _median_row(runs[threads])
+                rows.append(row)
+                print(json.dumps(row, default=float), flush=True)
+            continue
         print(f"{name} ...", flush=True)
-        row = {"workload": name, "recipe": WORKLOADS[name][0], "input_shape": list(WORKLOADS[name][1])}
-        try:
-            model, recipe, spe, batch = build(name, args.quick)
-            row.update(batch=batch, steps_per_execution=spe,
-                       params=int(sum(math.prod(v.shape) for v in model.trainable_variables)))
-            row.update({f"train_{k}": v for k, v in time_training(model, WORKLOADS[name][1], batch, spe,
-                                                                   train_window).items()})
-            flops = fit_step_flops(model)
-            if flops is None or not math.isfinite(flops):  # Keras internals moved: trace the step again
-                flops = train_step_flops(model, batch, WORKLOADS[name][1])[0]
-            row["gflop_per_step"] = flops / 1e9
-            score_batch = recipe.evaluation.batch_size
-            max_n = 2000 if args.quick else 10000
-            sflops, sloop = score_flops(model, score_batch, WORKLOADS[name][1])
-            if sloop:
-                # A latent search (AnoGAN, ADGAN) runs hundreds of G/D passes per image: a few images
-                # suffice here; benchmarks/latent_search_throughput.py measures it in depth.
-                score_batch = max_n = 8 if args.quick else 16
-            row.update({f"score_{k}": v for k, v in time_scoring(model, WORKLOADS[name][1], score_batch,
-                                                                 score_window, max_n).items()})
-            row["score_gflop_per_img"] = None if sloop else sflops / score_batch / 1e9
-        except Exception as exc:  # noqa: BLE001 - one broken workload must not lose the others
-            row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+        row = measure(name, args.quick, train_window, score_window)
+        row.update(threads="default", cpu_threads=[meta["intra_op_threads"], meta["inter_op_threads"]])
         rows.append(row)
         print(json.dumps(row, default=float), flush=True)
     overhead = None
     if any(n == "alad_arrhythmia" for n in names):
-        print("alad_arrhythmia per-epoch overhead (train_case) ...", flush=True)
-        overhead = epoch_overhead(12 if args.quick else 100)
-        print(json.dumps(overhead), flush=True)
+        epochs = 12 if args.quick else args.arrhythmia_epochs
+        overhead = {}
+        for threads, n in (("default", max(2, epochs // 10)), ("auto", epochs)):
+            print(f"alad_arrhythmia runner, {n} epochs (threads {threads}) ...", flush=True)
+            overhead[threads] = run_child("arrhythmia_overhead", threads, args.quick, epochs=n)
+            print(json.dumps(overhead[threads]), flush=True)
     peak_end = matmul_peak(repeats=5 if args.quick else 20)
     peak = max(peak_start, peak_end)
     for row in rows:
@@ -460,7 +551,8 @@ def main():
     result = {"meta": meta, "workloads": rows, "arrhythmia_epoch_overhead": overhead}
     out = pathlib.Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "throughput" if valid and not args.quick else ("throughput_quick" if valid else "throughput_INVALID")
+    stem = args.out_name if valid and not args.quick else (f"{args.out_name}_quick" if valid else
+                                                           f"{args.out_name}_INVALID")
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1, default=float))
     (out / f"{stem}.md").write_text(markdown(result))
     print(markdown(result))
@@ -490,32 +582,41 @@ def markdown(result) -> str:
               "(so more than a 'one forward + backward' estimate). Scoring: `score_batches` (all score "
               "components, the runner's path) at `evaluation.batch_size`; latent-search scores (AnoGAN, "
               "ADGAN: 'loop') on a few images, no % of peak.",
-              "", "| workload | batch | spe | params | train steps/s | GFLOP/step | GFLOP/s | % peak | CPU/wall | "
-              "score img/s | score % peak | CPU/wall |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "Row workloads (MLPs) ran in child processes with TensorFlow's default thread pools and with "
+              "`train.intra_op_threads/inter_op_threads: auto` ('threads' column: [intra, inter]), "
+              "alternating; each is the median run of the repeats listed in the last column.",
+              "", "| workload | threads | batch | spe | params | train steps/s | GFLOP/step | GFLOP/s | % peak | "
+              "CPU/wall | score img/s | score % peak | CPU/wall | train steps/s of the repeats |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['workload']} | error: {r['error']} |||||||||||")
+            lines.append(f"| {r['workload']} | {r.get('threads', '')} | error: {r['error']} ||||||||||||")
             continue
+        threads = f"{r.get('threads', 'default')} {r.get('cpu_threads', '')}"
+        repeats = ", ".join(f"{v:.1f}" for v in r.get("train_steps_per_s_repeats", []))
         lines.append(
-            f"| {r['workload']} | {r.get('batch')} | {r.get('steps_per_execution')} | {r.get('params', 0):,} | "
+            f"| {r['workload']} | {threads} | {r.get('batch')} | {r.get('steps_per_execution')} | "
+            f"{r.get('params', 0):,} | "
             f"{_f(r.get('train_steps_per_s'))} | {_f(r.get('gflop_per_step'), '{:.3f}')} | "
             f"{_f(r.get('train_gflop_per_s'), '{:.1f}')} | {_f(r.get('train_pct_of_peak'), '{:.0f} %')} | "
             f"{_f(r.get('train_cpu_per_wall'))} | {_f(r.get('score_img_per_s'), '{:.3g}')} | "
             f"{_f(r.get('score_pct_of_peak'), '{:.0f} %') if r.get('score_gflop_per_img') is not None else 'loop'} | "
-            f"{_f(r.get('score_cpu_per_wall'))} |")
-    if ov:
+            f"{_f(r.get('score_cpu_per_wall'))} | {repeats} |")
+    for threads, o in (ov or {}).items():
         lines += [""]
-        if "skipped" in ov:
-            lines.append(f"Arrhythmia per-epoch overhead: skipped ({ov['skipped']}).")
-        else:
-            lines.append(
-                f"Arrhythmia ALAD recipe through the runner (`train_case`, all callbacks), {ov['epochs']} "
-                f"epochs, spe {ov['steps_per_execution']}: median epoch {ov['median_epoch_ms']:.1f} ms, of which "
-                f"{ov['median_steps_ms']:.1f} ms in the compiled steps → per-epoch overhead **"
-                f"{100 * ov['median_overhead_share']:.1f} %** (median), {100 * ov['mean_overhead_share']:.1f} % "
-                f"averaged over epochs 2.. (incl. validation, test monitor and backup epochs); first epoch "
-                f"(tracing) {ov['first_epoch_s']:.1f} s; projected 1,000 epochs ≈ "
-                f"{ov['projected_1000_epochs_s']:.0f} s.")
+        if "skipped" in o or "error" in o:
+            lines.append(f"Arrhythmia per-epoch overhead ({threads} threads): skipped "
+                         f"({o.get('skipped') or o.get('error')}).")
+            continue
+        lines.append(
+            f"Arrhythmia ALAD recipe through the runner (`train_case`, all callbacks), {threads} threads "
+            f"{o.get('cpu_threads')}, {o['epochs']} epochs, spe {o['steps_per_execution']}: `train_seconds` "
+            f"**{o['train_seconds']:.1f} s**; median epoch {o['median_epoch_ms']:.1f} ms, of which "
+            f"{o['median_steps_ms']:.1f} ms in the compiled steps → per-epoch overhead **"
+            f"{100 * o['median_overhead_share']:.1f} %** (median), {100 * o['mean_overhead_share']:.1f} % "
+            f"averaged over epochs 2.. (incl. validation, test monitor and backup epochs); first epoch "
+            f"(tracing) {o['first_epoch_s']:.1f} s; 1,000 epochs ≈ {o['projected_1000_epochs_s']:.0f} s "
+            f"({'measured' if o['epochs'] >= 1000 else 'projected'}).")
     return "\n".join(lines) + "\n"
 
 
