@@ -144,9 +144,10 @@ def auto_threads(rows: bool, cores=None, has_gpu: bool = False) -> tuple:
     A row model's (MLP) step is thousands of ops of microseconds each (KDD99 ALAD: about 4,000 per step
     at batch 50). Splitting such an op over an intra-op pool costs more than the op; one thread per op and
     an inter-op pool of all cores instead runs independent ops (the discriminators' and the encoder's
-    branches, the players' optimizer updates) side by side: ALAD KDD99 trained 1.97x faster on 2 cores
-    (benchmarks/results/throughput.md). Image models keep TensorFlow's defaults (0, 0): their
-    convolutions need the intra-op pool. With a GPU the CPU pools are left alone too.
+    branches, the players' optimizer updates) side by side. On 2 cores the gain is modest and noisy
+    (benchmarks/results/throughput_rows.md: Arrhythmia epochs 60 against 88 ms through the runner, KDD99
+    ALAD 284 against 257 steps/s, EGBAD 930 against 1,012). Image models keep TensorFlow's defaults
+    (0, 0): their convolutions need the intra-op pool. With a GPU the CPU pools are left alone too.
     """
     if has_gpu or not rows:
         return 0, 0
