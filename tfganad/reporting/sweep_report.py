@@ -109,9 +109,12 @@ def write_sweep_report(results, out_dir=None, html_too: bool = False, metrics=DE
     else:
         lines.append("No cell of these results has a published number (see tfganad/data/published.yaml).")
     lines.append("")
+    from tfganad.training.io import atomic_write_text
+
+    # Written aside and renamed: a report being regenerated is never left half-written.
     path = out / "report.md"
-    path.write_text("\n".join(lines))
+    text = "\n".join(lines)
+    atomic_write_text(path, text)
     if html_too:
-        (out / "report.html").write_text(markdown_to_html(path.read_text(), title=f"Sweep report: "
-                                                                                  f"{', '.join(sweep_names)}"))
+        atomic_write_text(out / "report.html", markdown_to_html(text, title=f"Sweep report: {', '.join(sweep_names)}"))
     return path

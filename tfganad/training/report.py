@@ -122,6 +122,8 @@ def write_report(out_dir, summary: dict, y_true, scores, grid=None) -> pathlib.P
             lines.append(f"| {name} | {mm['auroc']:.4f} | {mm['auprc']:.4f} | {trapz} | {f1} |")
     lines.append("")
     lines += [f"![{img}]({img})" for img in images]
+    from tfganad.training.io import atomic_write_text
+
     path = out_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")  # never half-written
     return path
