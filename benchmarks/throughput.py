@@ -450,7 +450,7 @@ def run_child(name, threads, quick, epochs=None) -> dict:
 
 
 def _median_row(runs: list) -> dict:
-    """The run with the median train steps/s (its own scoring numbers), with every repeat's rate kept."""
+    """The run with the (upper) median train steps/s (its own scoring numbers), every repeat's rate kept."""
     ok = [r for r in runs if "error" not in r]
     if not ok:
         return runs[-1]
@@ -584,7 +584,7 @@ def markdown(result) -> str:
               "ADGAN: 'loop') on a few images, no % of peak.",
               "Row workloads (MLPs) ran in child processes with TensorFlow's default thread pools and with "
               "`train.intra_op_threads/inter_op_threads: auto` ('threads' column: [intra, inter]), "
-              "alternating; each is the median run of the repeats listed in the last column.",
+              "alternating; each is the median run of the repeats listed in the last column (the faster one of two).",
               "", "| workload | threads | batch | spe | params | train steps/s | GFLOP/step | GFLOP/s | % peak | "
               "CPU/wall | score img/s | score % peak | CPU/wall | train steps/s of the repeats |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
