@@ -98,13 +98,17 @@ def main(argv=None):
     walls = collections.defaultdict(float)
     for sweep in args.sweeps:
         rows, sweep_dir = load_results(sweep)
+        parent = pathlib.Path(sweep_dir).resolve().parent.name
         for row in rows:
             per_score = cell_metrics(row, pathlib.Path(sweep_dir))
             variant = row.get("variant", row["model"])
-            walls[row["sweep"]] += float(row.get("wall_seconds") or 0.0)
+            # The same sweep file run into another output directory (e.g. with --set data.split_seed=42)
+            # is another set of rows: label it by that directory so the two never merge.
+            label = row["sweep"] if parent == "sweeps" else f"{row['sweep']} @ {parent}"
+            walls[label] += float(row.get("wall_seconds") or 0.0)
             main = row["score"]
             for score, m in per_score.items():
-                key = (row["sweep"], variant, score)
+                key = (label, variant, score)
                 g = groups.setdefault(key, {"row": row, "main": score == main, "seeds": [], "m": []})
                 g["seeds"].append(row.get("seed"))
                 g["m"].append(m)
