@@ -160,3 +160,35 @@ def test_configure_threads_sets_the_pools_before_tensorflow_runs_and_warns_once_
     assert f"later (1, {cores})" in out and f"again (1, {cores})" in out
     assert out.count("WARNING train.intra_op_threads/inter_op_threads") == 1, out
     assert "stay (1, 2) instead of (2, 2)" in out or cores != 2
+
+
+_RUNNER_CHILD = r"""
+import json, pathlib, sys
+import numpy as np
+from tfganad.config import recipe_from_dict
+from tfganad.training import runner
+tmp = pathlib.Path(sys.argv[1])
+rng = np.random.default_rng(0)
+np.savez(tmp / "rows.npz", x=rng.normal(size=(60, 5)).astype(np.float32), y=np.arange(60) % 4)
+raw = {"model": {"name": "egbad", "latent_dim": 2, "case": "case1"},
+       "data": {"source": "npz", "path": str(tmp / "rows.npz"), "anomalous_class": 3},
+       "train": {"epochs": 1, "batch_size": 8, "verbose": 0}, "export": {"enabled": False, "keras_file": False}}
+out = runner.run(recipe_from_dict(raw), run_dir=tmp / "run", echo=lambda *a: None)
+print("THREADS", json.dumps(out["summaries"][0]["cpu_threads"]))
+"""
+
+
+def test_runner_sets_auto_threads_for_rows_before_tensorflow_runs(tmp_path):
+    """In a fresh process the runner applies `auto` before its first op, so a row model trains with
+    one thread per op (the pools cannot change once an op ran: a wrong order would silently keep them)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", _RUNNER_CHILD, str(tmp_path)], capture_output=True, text=True,
+                         env=env, timeout=300, check=True).stdout
+    line = [x for x in out.splitlines() if x.startswith("THREADS ")][0]
+    assert json.loads(line[len("THREADS "):]) == [1, os.cpu_count()]
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["cpu_threads"] == [1, os.cpu_count()]
