@@ -1,4 +1,4 @@
-"""Callbacks: EMA swapping, test monitoring, TensorBoard image/histogram summaries, NaN guard; cached scoring.
+"""Callbacks: EMA swapping, epoch scalars, test monitoring, TensorBoard image/histogram summaries, NaN guard; cached scoring.
 
 Model selection itself is `BestCheckpoint` (a `keras.callbacks.ModelCheckpoint`) on a key in `logs`.
 """
@@ -206,34 +206,18 @@ class TestMonitor(keras.callbacks.Callback):
 
 
 class ImageSummaries(keras.callbacks.Callback):
-    """TensorBoard image grids (x, G(E(x)), anomaly-map overlays, G(z)), score histograms and real learning rates."""
+    """TensorBoard image grids (x, G(E(x)), anomaly-map overlays, G(z)) and score histograms, every `every` epochs.
+
+    The per-epoch scalars (losses, learning rates) are `EpochScalars`'.
+    """
 
     def __init__(self, log_dir, x_samples, x_val=None, x_test=None, y_test=None, every: int = 1,
-                 max_images: int = 16, batch_size: int = 256, write_rates: bool = True):
+                 max_images: int = 16, batch_size: int = 256):
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(log_dir))
-        self.write_rates = write_rates  # False when `EpochScalars` writes them with the other scalars
         self.x = np.asarray(x_samples[:max_images], np.float32)
         self.x_val, self.x_test, self.y_test, self.every = x_val, x_test, y_test, max(1, every)
         self.batch_size = batch_size
-
-    def _write_rates(self, model, step):
-        """Real learning rates and iterations per player, every epoch, in one compiled call (eager
-        summaries cost ~5 ms an epoch, a sizeable share of a 6-step Arrhythmia epoch)."""
-        opts = tuple(model.player_optimizers.items())
-        cached = getattr(self, "_rates_fn", None)
-        if cached is None or cached[0] != tuple(id(o) for _, o in opts):
-            writer = self.writer
-
-            def write(step):
-                with writer.as_default(step=step):
-                    for p, opt in opts:
-                        tf.summary.scalar(f"learning_rate/{p}", tf.cast(opt.learning_rate, tf.float32))
-                        tf.summary.scalar(f"iterations/{p}", tf.cast(opt.iterations, tf.float32))
-
-            cached = (tuple(id(o) for _, o in opts), tf.function(write, autograph=False))
-            self._rates_fn = cached
-        cached[1](tf.constant(step, tf.int64))
 
     @staticmethod
     def _to_image(batch):
@@ -242,8 +226,6 @@ class ImageSummaries(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         step = epoch + 1
         model = self.model
-        if self.write_rates:
-            self._write_rates(model, step)
         if step % self.every:
             return
         with self.writer.as_default(step=step):

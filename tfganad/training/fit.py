@@ -156,7 +156,7 @@ def fit_keras_case(scorer, recipe: Recipe, data: AnomalyData, case_dir: pathlib.
                  ImageSummaries(logs_dir / "images", data.x_test[np.argsort(data.y_test, kind="stable")][
                      np.linspace(0, len(data.x_test) - 1, recipe.evaluation.image_grid).astype(int)],
                      data.x_val, data.x_test, data.y_test, every=t.eval_every,
-                     batch_size=recipe.evaluation.batch_size, write_rates=False),
+                     batch_size=recipe.evaluation.batch_size),
                  EpochScalars(logs_dir),
                  ValidationPlaceholders()]
     if os.environ.get(KILL_ENV):
