@@ -28,7 +28,7 @@ import keras
 from keras import layers
 
 from tfganad.networks.dcgan import dcgan_stages
-from tfganad.networks.layers import SubpixelConv2DTranspose
+from tfganad.networks.layers import FullWindowConv2D, SubpixelConv2DTranspose
 from tfganad.networks.spectral import SpectralNorm
 
 #: The paper's tabular networks (appendix Tables X and XII; reference `alad/*_utilities.py`).
@@ -139,8 +139,8 @@ def alad_conv_encoder(input_shape, latent_dim: int, filters: int = 128, spectral
                              name=f"conv{i}")
         h = _maybe_sn(conv, spectral_norm)(h)
         h = layers.LeakyReLU(LEAKY_SLOPE)(layers.BatchNormalization(name=f"bn{i}")(h))
-    h = layers.Conv2D(latent_dim, tuple(h.shape[1:3]), padding="valid", kernel_initializer=_conv_init(),
-                      name="conv_z")(h)
+    h = FullWindowConv2D(latent_dim, tuple(h.shape[1:3]), padding="valid", kernel_initializer=_conv_init(),
+                         name="conv_z")(h)
     z = layers.Flatten(dtype="float32", name="z")(h)
     return keras.Model(x_in, z, name=name)
 

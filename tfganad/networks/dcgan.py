@@ -17,7 +17,7 @@ import tensorflow as tf
 from keras import layers
 
 from tfganad.errors import ConfigError
-from tfganad.networks.layers import SubpixelConv2DTranspose
+from tfganad.networks.layers import FullWindowConv2D, SubpixelConv2DTranspose
 
 
 def _conv_init():
@@ -76,8 +76,8 @@ def dcgan_encoder(input_shape, latent_dim: int, filters: int = 64, name: str = "
     stages = dcgan_stages(input_shape)
     x_in = keras.Input(shape=tuple(input_shape), name="x")
     h = _pyramid(x_in, filters, stages)
-    h = layers.Conv2D(latent_dim, tuple(h.shape[1:3]), padding="valid", use_bias=False,
-                      kernel_initializer=_conv_init(), name="conv_z")(h)
+    h = FullWindowConv2D(latent_dim, tuple(h.shape[1:3]), padding="valid", use_bias=False,
+                         kernel_initializer=_conv_init(), name="conv_z")(h)
     z = layers.Flatten(dtype="float32", name="z")(h)
     return keras.Model(x_in, z, name=name)
 
@@ -129,12 +129,12 @@ def dcgan_discriminator(input_shape, filters: int = 64, feature_dim=None, name: 
     h = _pyramid(x_in, filters, stages)
     if feature_dim is None:
         features = layers.Activation("linear", dtype="float32", name="features")(h)
-        logit = layers.Conv2D(1, tuple(h.shape[1:3]), padding="valid", use_bias=False,
-                              kernel_initializer=_conv_init(), name="classifier")(h)
+        logit = FullWindowConv2D(1, tuple(h.shape[1:3]), padding="valid", use_bias=False,
+                                 kernel_initializer=_conv_init(), name="classifier")(h)
         logit = layers.Flatten(dtype="float32", name="logit")(logit)
     else:
-        h = layers.Conv2D(int(feature_dim), tuple(h.shape[1:3]), padding="valid", use_bias=False,
-                          kernel_initializer=_conv_init(), name="conv_features")(h)
+        h = FullWindowConv2D(int(feature_dim), tuple(h.shape[1:3]), padding="valid", use_bias=False,
+                             kernel_initializer=_conv_init(), name="conv_features")(h)
         features = layers.Flatten(dtype="float32", name="features")(h)
         logit = layers.Dense(1, use_bias=False, kernel_initializer=_conv_init(), dtype="float32",
                              name="logit")(features)
