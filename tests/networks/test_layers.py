@@ -48,9 +48,24 @@ def _assert_same_function(ref, fast, x):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("route", ["native", "subpixel"])
 @pytest.mark.parametrize("config", CONFIGS)
-def test_outputs_and_gradients_equal_conv2d_transpose(config):
+def test_outputs_and_gradients_equal_conv2d_transpose(config, route, monkeypatch):
+    # Both routes of the wider layers, whichever this machine's CPU picks.
+    monkeypatch.setattr(fast_layers, "wide_route", lambda: route)
     _assert_same_function(*_pair(config, (2, 5, 6, 4)))
+
+
+def test_wide_route_follows_the_cpu(monkeypatch):
+    fast_layers.wide_route.cache_clear()
+    try:
+        monkeypatch.setattr(fast_layers, "cpu_flags", lambda: {"avx2", "avx512f"})
+        assert fast_layers.wide_route() == "native"
+        fast_layers.wide_route.cache_clear()
+        monkeypatch.setattr(fast_layers, "cpu_flags", lambda: {"avx2", "fma"})
+        assert fast_layers.wide_route() == "subpixel"
+    finally:
+        fast_layers.wide_route.cache_clear()
 
 
 def test_routes_by_output_channels():

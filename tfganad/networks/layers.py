@@ -5,14 +5,14 @@ the input gradient of a convolution, which is several times slower per multiply 
 convolution in some shapes (measured: a DCGAN decoder took 6x longer than the encoder of the same size,
 see benchmarks/results/ganomaly_mnist.md). The layer picks one of three exact rewrites by shape:
 * a 1-pixel input (a DCGAN decoder's first layer, z → 4×4): every output is the input times one kernel
-  tap, so the layer is a single matmul (the native op took 3-4x longer, benchmarks/results/conv_paths.md);
+  tap, so the layer is a single matmul (the native op took 2.7x longer, benchmarks/results/conv_paths.md);
 * few output channels (an image decoder's last layer, `OVERLAP_ADD_MAX_FILTERS`): one matmul of the
   input with all kernel taps, then the shifted tap maps are summed into the output ("col2im"), which
   keeps the matmul wide where per-phase convolutions with 1-3 output channels run far below peak;
-* otherwise the sub-pixel decomposition: output phase r (o = stride·q + r) is a valid correlation of
-  the padded input with the kernel taps t ≡ r + pad (mod stride), so each phase is an ordinary Conv2D
-  with a slice of the same kernel, and the phases interleave by a reshape. No multiply is spent on the
-  zeros of a dilated input.
+* wider layers run natively on CPUs with AVX-512 (`wide_route`), elsewhere by the sub-pixel
+  decomposition: output phase r (o = stride·q + r) is a valid correlation of the padded input with the
+  kernel taps t ≡ r + pad (mod stride), so each phase is an ordinary Conv2D with a slice of the same
+  kernel, and the phases interleave by a reshape. No multiply is spent on the zeros of a dilated input.
 The last two keep the native gradients (a forward Conv2D for the input, Conv2DBackpropFilter for the
 kernel); the matmul path is differentiated as a matmul. The layer falls back to the parent's `call`
 where no rewrite applies (dynamic spatial sizes, stride 1 on a larger input, dilation, groups,
@@ -24,10 +24,13 @@ encoder's last layer, 4×4 → 1×1) is one matmul of the flattened input with t
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import tensorflow as tf
 
 from tfganad.networks.batched import transpose_conv_phases
+from tfganad.training.performance import cpu_flags
 
 
 @keras.saving.register_keras_serializable(package="tfganad")
@@ -55,6 +58,8 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
             kernel = tf.convert_to_tensor(self.kernel)
             if self.filters <= OVERLAP_ADD_MAX_FILTERS:
                 out = _overlap_add_conv_transpose(inputs, kernel, plan, tuple(self.strides), self.padding.upper())
+            elif wide_route() == "native":
+                return super().call(inputs)
             else:
                 out = _subpixel_conv_transpose(inputs, kernel, plan, tuple(self.strides), self.padding.upper(),
                                                self.filters)
@@ -85,10 +90,25 @@ class SubpixelConv2DTranspose(keras.layers.Conv2DTranspose):
 OVERLAP_ADD_MAX_FILTERS = 4
 """Transposed convolutions with at most this many output channels run as matmul + overlap-add.
 
-Measured per layer on the GANomaly decoder (benchmarks/results/conv_paths.md): 64 → 1 channels on a
-16×16 input took 3.8 ms by overlap-add, 6.5 ms natively and 11.6 ms by sub-pixel phases; 256 → 128
-channels took 18.6 / 10.7 / 14.0 ms (the overlap-add's extra memory traffic outweighs the wider matmul).
+Measured per layer, idle (benchmarks/results/conv_paths.md, forward at batch 100): 64 → 1 channels on a
+16×16 input took 2.9 ms by overlap-add, 6.7 ms natively and 10.0 ms by sub-pixel phases; 128 → 64
+channels on 8×8 took 17.3 / 10.0 / 13.7 ms (the overlap-add's extra memory traffic outweighs the wider
+matmul once the layer has many output channels).
 """
+
+
+@functools.lru_cache(maxsize=None)
+def wide_route() -> str:
+    """The route of wider strided transposed convolutions on this machine: "native" or "subpixel".
+
+    TensorFlow's native op (oneDNN's backward-data convolution) beat the sub-pixel phases on every wide
+    layer of the GANomaly and EGBAD decoders on an AVX-512 CPU (Zen 4, benchmarks/results/conv_paths.md:
+    forward 10.0 vs 13.7 ms, 11.2 vs 12.8 ms, 7.3 vs 10.4 ms). The sub-pixel route was introduced on
+    an earlier CPU where the native decoder was 1.4x slower for scoring (ganomaly_mnist.md, AVX2 only, a
+    whole-decoder A/B that included the 1-pixel and 1-channel layers now handled above), so CPUs without
+    AVX-512 keep it. Deterministic per machine, as oneDNN's own kernel choice is.
+    """
+    return "native" if "avx512f" in cpu_flags() else "subpixel"
 
 
 def _pixel_conv_transpose(x, kernel, rows, cols):
