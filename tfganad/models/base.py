@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfganad.data.pipeline import eval_dataset
 from tfganad.errors import ConfigError
 from tfganad.scores.maps import residual_map
 
@@ -381,6 +382,15 @@ class AdversarialDetector(keras.Model):
                 tracker.update_state(losses[name])
         self._score_tracker.update_state(self.anomaly_score(x, training=False))
         return {m.name: m.result() for m in self.metrics}
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Keras's `predict` (anomaly scores); in-memory arrays are batched in order by a tf.data
+        pipeline without autotuning (`tfganad.data.pipeline.without_autotuning` says why)."""
+        if isinstance(x, (np.ndarray, tf.Tensor)) and steps is None:
+            if x.dtype.is_floating if isinstance(x, tf.Tensor) else np.issubdtype(x.dtype, np.floating):
+                x = keras.ops.cast(x, keras.backend.floatx())  # as Keras's array adapter does
+            x, batch_size = eval_dataset(x, batch_size or 32), None
+        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks)
 
     def predict_step(self, data):
         return self.anomaly_score(_unpack_x(data), training=False)
