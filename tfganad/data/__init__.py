@@ -9,7 +9,7 @@ import numpy as np
 
 from tfganad.data.base import AnomalyData, LabeledData
 from tfganad.data.pipeline import (eval_dataset, image_value_range, prepare_images, prepare_rows, scale_rows,
-                                   train_dataset)
+                                   train_dataset, without_autotuning)
 from tfganad.data.protocols import PROTOCOLS, get_protocol, register_protocol
 from tfganad.data.sources import SOURCES, get_source, register_source
 from tfganad.errors import DataError
@@ -89,4 +89,5 @@ __all__ = [
     "register_source",
     "scale_rows",
     "train_dataset",
+    "without_autotuning",
 ]
