@@ -89,6 +89,20 @@ def test_resume_sets_aside_the_history_of_epochs_it_repeats(tmp_path):
     assert history.read_text() == "epoch,loss\n0,5\n1,4\n"
 
 
+def test_resume_keeps_a_torn_history_row_aside_on_its_own_line(tmp_path):
+    from tfganad.training.runner import set_aside_unbacked_epochs
+
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,loss\n0,5\n1,4\n2,3")  # killed while CSVLogger wrote epoch 2's row
+    set_aside_unbacked_epochs(history, 2)
+    assert history.read_text() == "epoch,loss\n0,5\n1,4\n"
+    assert (tmp_path / "history.unbacked.csv").read_text() == "epoch,loss\n2,3\n"
+    history.write_text("epoch,loss\n0,5\n1,4")  # torn after the last backed-up row: completed, kept
+    set_aside_unbacked_epochs(history, 2)
+    assert history.read_text() == "epoch,loss\n0,5\n1,4\n"
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind
+
+
 def test_backup_every_must_be_positive():
     from tfganad.config import recipe_from_dict
     from tfganad.errors import ConfigError

@@ -103,17 +103,26 @@ def set_aside_unbacked_epochs(history_path: pathlib.Path, backed_up: int) -> Non
     """Moves the history rows of epochs after the last backup to `history.unbacked.csv`.
 
     A resumed run restarts after its last backup (`train.backup_every`), so those epochs run again
-    and get new rows; the old rows are kept aside, not deleted.
+    and get new rows; the old rows are kept aside, not deleted. Both files are rewritten atomically
+    (the rows aside first), so a second kill here loses no row; a row torn by the kill that
+    interrupted the run is kept aside whole-line (newline-terminated), never joined to the next one.
     """
+    from tfganad.training.io import atomic_write_text
+
     if not history_path.is_file():
         return
     lines = history_path.read_text().splitlines(keepends=True)
     if len(lines) <= 1 + backed_up:
+        if lines and not lines[-1].endswith("\n"):  # CSVLogger appends the next row to this file
+            atomic_write_text(history_path, "".join(lines) + "\n")
         return
     aside = history_path.with_name("history.unbacked.csv")
-    extra = lines[1 + backed_up:]
-    aside.write_text((aside.read_text() if aside.is_file() else lines[0]) + "".join(extra))
-    history_path.write_text("".join(lines[:1 + backed_up]))
+    extra = [ln if ln.endswith("\n") else ln + "\n" for ln in lines[1 + backed_up:]]
+    before = aside.read_text() if aside.is_file() else lines[0]
+    if before and not before.endswith("\n"):
+        before += "\n"
+    atomic_write_text(aside, before + "".join(extra))
+    atomic_write_text(history_path, "".join(lines[:1 + backed_up]))
 
 
 def fit_keras_case(scorer, recipe: Recipe, data: AnomalyData, case_dir: pathlib.Path, strategy,
